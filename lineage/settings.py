@@ -1,0 +1,111 @@
+"""One settings object, built once at the CLI edge and passed down.
+
+Resolution order (first wins): explicit keyword arguments (the CLI flags),
+environment (``NEO4J_URI``, ``NEO4J_USER``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``
+and every field as ``LINEAGE_<FIELD>``), a TOML config file
+(``$LINEAGE_CONFIG`` or ``~/.config/lineage/config.toml``), then the local
+default: the server managed by ``lineage db start`` on 127.0.0.1 with the
+password it generated (``<state_dir>/neo4j/password``, mode 0600).
+
+No other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    base = os.environ.get(var)
+    return Path(base) if base else Path.home() / fallback
+
+
+def default_config_file() -> Path:
+    explicit = os.environ.get("LINEAGE_CONFIG")
+    return Path(explicit) if explicit else _xdg("XDG_CONFIG_HOME", ".config") / "lineage" / "config.toml"
+
+
+def _alias(field: str, *extra: str) -> AliasChoices:
+    return AliasChoices(f"LINEAGE_{field.upper()}", *extra)
+
+
+class Settings(BaseSettings):
+    """Where the graph lives, where caches go, and the DNA dimension."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias=_alias("neo4j_uri", "NEO4J_URI"))
+    neo4j_user: str = Field("neo4j", validation_alias=_alias("neo4j_user", "NEO4J_USER"))
+    neo4j_password: SecretStr | None = Field(
+        None, validation_alias=_alias("neo4j_password", "NEO4J_PASSWORD")
+    )
+    neo4j_database: str = Field("neo4j", validation_alias=_alias("neo4j_database", "NEO4J_DATABASE"))
+    state_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state") / "lineage",
+        validation_alias=_alias("state_dir"),
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "lineage",
+        validation_alias=_alias("cache_dir"),
+    )
+    bolt_port: int = Field(7687, validation_alias=_alias("bolt_port"))
+    http_port: int = Field(7474, validation_alias=_alias("http_port"))
+    heap_size: str = Field("1g", validation_alias=_alias("heap_size"))
+    pagecache_size: str = Field("512m", validation_alias=_alias("pagecache_size"))
+    dna_dim: int = Field(128, validation_alias=_alias("dna_dim"))
+    debug: bool = Field(False, validation_alias=_alias("debug"))
+    offline: bool = Field(False, validation_alias=AliasChoices("LINEAGE_OFFLINE", "HF_HUB_OFFLINE"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_file())
+        return (init_settings, env_settings, toml)
+
+    # -- derived paths -------------------------------------------------
+    @property
+    def neo4j_home(self) -> Path:
+        return self.state_dir / "neo4j"
+
+    @property
+    def password_file(self) -> Path:
+        return self.neo4j_home / "password"
+
+    @property
+    def is_local(self) -> bool:
+        """True when the URI points at the server `lineage db` manages."""
+        return self.neo4j_uri in (
+            f"bolt://127.0.0.1:{self.bolt_port}",
+            f"bolt://localhost:{self.bolt_port}",
+            f"neo4j://127.0.0.1:{self.bolt_port}",
+            f"neo4j://localhost:{self.bolt_port}",
+        )
+
+    def resolved_password(self) -> str | None:
+        """The explicit password, else the local server's generated one."""
+        if self.neo4j_password is not None:
+            return self.neo4j_password.get_secret_value()
+        if self.is_local and self.password_file.is_file():
+            return self.password_file.read_text().strip()
+        return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``None`` overrides (unset CLI flags) are ignored."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
