@@ -1,0 +1,37 @@
+"""Model-source adapters (installed as ``lineage.loaders``).
+
+One module per source kind, all implementing :class:`~lineage.loaders.base.ModelSource`:
+``hf`` (local folder or hub id), ``gguf``, ``endpoint`` (OpenAI-compatible HTTP),
+``precomputed`` (DNA files). :func:`open_source` picks one for a manifest entry.
+Heavy libraries (torch, transformers, httpx) load only when a model loads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["open_source"]
+
+
+def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size: str | int = "auto"):
+    """A :class:`ModelSource` for a ``ManifestEntry`` (its ``path``, ``hub_id`` or ``endpoint``)."""
+    from lineage.errors import ModelLoadError
+
+    kind = entry.source_kind
+    if kind == "endpoint":
+        from .endpoint import EndpointSource
+
+        return EndpointSource(entry.id, endpoint=entry.endpoint, endpoint_model=entry.endpoint_model,
+                              api_key_env=entry.api_key_env, dtype=dtype)
+    common = dict(device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=entry.trust_remote_code)
+    if kind == "gguf":
+        from .gguf import GGUFSource
+
+        return GGUFSource(entry.id, path=Path(entry.path), **common)
+    from .hf import HFSource
+
+    if kind == "hub":
+        return HFSource(entry.id, hub_id=entry.hub_id, allow_pickle=entry.allow_pickle, **common)
+    if kind == "folder":
+        return HFSource(entry.id, path=Path(entry.path), allow_pickle=entry.allow_pickle, **common)
+    raise ModelLoadError(f"model {entry.id!r}: a precomputed DNA entry has no model to run")
