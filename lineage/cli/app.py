@@ -58,6 +58,9 @@ def version_cmd() -> None:
 def _register() -> None:
     from . import db, demo, eval as eval_cmd, extract, ingest, query, tree, zoo  # noqa: F401
 
+    from .options import connection_callback
+
+    app.callback()(connection_callback)
     for mod in (db, zoo, extract, tree, eval_cmd, ingest, query, demo):
         mod.register(app)
 

@@ -1,7 +1,104 @@
-"""`lineage db` (placeholder until its issue lands)."""
+"""`lineage db start | stop | status | init | browser`: the local Neo4j server."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
 
 import typer
 
+from ._output import Format, info, render_rows
+from .options import settings_from
+
+db_app = typer.Typer(help="Manage the local Neo4j server (no Docker needed) and the graph schema.", no_args_is_help=True)
+
+
+@db_app.command("start")
+def start_cmd(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt to answer.")] = 180.0,
+) -> None:
+    """Start the local Neo4j 5.26 server (fetching its jars on first use) and bootstrap the schema.
+
+    Starting a running server is harmless.
+
+    Example: lineage db start
+    """
+    from .. import server
+    from ..graph import Graph
+
+    s = settings_from()
+    t0 = time.monotonic()
+    before = server.status(s)
+    st = server.start(s, timeout=timeout)
+    with Graph(s) as g:
+        g.bootstrap_schema()
+    verb = "already running" if before.running else f"started in {time.monotonic() - t0:.1f} s"
+    info(f"Neo4j {st.version} {verb} (pid {st.pid}); Bolt {st.bolt_uri}; Browser {st.browser_url}")
+
+
+@db_app.command("stop")
+def stop_cmd() -> None:
+    """Stop the local Neo4j server cleanly.
+
+    Example: lineage db stop
+    """
+    from .. import server
+
+    s = settings_from()
+    info("Neo4j stopped" if server.stop(s) else "Neo4j was not running")
+
+
+@db_app.command("status")
+def status_cmd(
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Say whether the local server runs, where, and which version.
+
+    Exits 1 when it is not running.
+
+    Example: lineage db status --format json
+    """
+    from .. import server
+
+    s = settings_from()
+    st = server.status(s)
+    d = st.as_dict()
+    if format is Format.table:
+        render_rows([{"key": k, "value": v} for k, v in d.items()], format, title="local Neo4j")
+    else:
+        render_rows([d], format)
+    if not st.running:
+        raise typer.Exit(1)
+
+
+@db_app.command("init")
+def init_cmd() -> None:
+    """Create the constraints and the DNA vector index in the configured Neo4j (idempotent).
+
+    Example: NEO4J_URI=bolt://db:7687 NEO4J_PASSWORD=... lineage db init
+    """
+    from ..graph import Graph
+
+    with Graph(settings_from()) as g:
+        rows = g.bootstrap_schema()
+    render_rows(rows, Format.table, title="schema", columns=["name", "type", "labels", "properties", "state"])
+
+
+@db_app.command("browser")
+def browser_cmd(
+    query: Annotated[Optional[str], typer.Option(help="A shipped query to pre-fill in Browser.")] = None,
+    show_password: Annotated[bool, typer.Option(help="Print the password itself, not the file holding it.")] = False,
+) -> None:
+    """Print the Neo4j Browser URL and how to log in (optionally a link pre-filled with a query).
+
+    Example: lineage db browser --query lineage
+    """
+    from ..browser import browser_links
+
+    s = settings_from()
+    for line in browser_links(s, query=query, show_password=show_password):
+        print(line)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,12 @@
+// name: schema
+// mode: schema
+// description: Constraints and indexes lineage needs; idempotent (IF NOT EXISTS), run by every ingest and `lineage db init`.
+// param dna_dim: number of floats in a DNA vector (128 by default)
+// :param dna_dim => 128
+CREATE CONSTRAINT model_id IF NOT EXISTS FOR (m:Model) REQUIRE m.id IS UNIQUE;
+CREATE CONSTRAINT clade_id IF NOT EXISTS FOR (c:Clade) REQUIRE c.id IS UNIQUE;
+CREATE CONSTRAINT family_name IF NOT EXISTS FOR (f:Family) REQUIRE f.name IS UNIQUE;
+CREATE CONSTRAINT run_id IF NOT EXISTS FOR (r:Run) REQUIRE r.id IS UNIQUE;
+CREATE VECTOR INDEX model_dna IF NOT EXISTS FOR (m:Model) ON (m.dna)
+OPTIONS {indexConfig: {`vector.dimensions`: $dna_dim, `vector.similarity_function`: 'euclidean'}};
+CALL db.awaitIndexes(300)

@@ -1,0 +1,33 @@
+"""Links into Neo4j Browser, optionally pre-filled with a shipped query."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from .queries import load_library
+from .settings import Settings
+
+
+def browser_url(s: Settings) -> str:
+    return f"http://127.0.0.1:{s.http_port}/browser/" if s.is_local else "(the Browser of the server at " + s.neo4j_uri + ")"
+
+
+def query_link(s: Settings, name: str) -> str:
+    """A Browser URL that opens with the query's ``:param`` lines and text in the editor."""
+    q = load_library().get(name)
+    text = "\n".join(q.browser_params + (q.text,)) if q.browser_params else q.text
+    return f"http://127.0.0.1:{s.http_port}/browser/?cmd=edit&arg={quote(text, safe='')}"
+
+
+def browser_links(s: Settings, *, query: str | None = None, show_password: bool = False) -> list[str]:
+    lines = [f"Neo4j Browser: {browser_url(s)}",
+             f"connect URL:   {s.neo4j_uri}", f"user:          {s.neo4j_user}"]
+    if show_password:
+        lines.append(f"password:      {s.resolved_password() or '(not set)'}")
+    elif s.neo4j_password is not None:
+        lines.append("password:      from NEO4J_PASSWORD / LINEAGE_NEO4J_PASSWORD (add --show-password to print it)")
+    else:
+        lines.append(f"password:      in {s.password_file} (mode 0600; add --show-password to print it)")
+    if query:
+        lines.append(f"query {query!r}: {query_link(s, query)}")
+    return lines

@@ -1,0 +1,136 @@
+"""Neo4j adapter: one driver per process, every statement from the Cypher library.
+
+Driver failures are translated at this edge: ``ServiceUnavailable`` becomes
+:class:`GraphUnavailable`, ``AuthError`` becomes :class:`GraphAuthError`, and a
+Cypher error becomes :class:`QueryError` naming the query.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from .errors import GraphAuthError, GraphError, GraphUnavailable, QueryError
+from .queries import Query, QueryLibrary, load_library
+from .settings import Settings
+
+
+@contextmanager
+def _translated(settings: Settings, what: str) -> Iterator[None]:
+    from neo4j import exceptions as nx
+
+    try:
+        yield
+    except nx.AuthError:
+        raise GraphAuthError(f"Neo4j at {settings.neo4j_uri} refused the credentials of user {settings.neo4j_user!r}") from None
+    except (nx.ServiceUnavailable, nx.SessionExpired, ConnectionError, OSError) as e:
+        hint = GraphUnavailable.hint if settings.is_local else "check that the Neo4j at NEO4J_URI / --uri is running and reachable"
+        raise GraphUnavailable(f"cannot reach Neo4j at {settings.neo4j_uri} ({type(e).__name__})", hint=hint) from None
+    except nx.ConstraintError as e:
+        raise GraphError(f"{what}: constraint violated ({e.message})",
+                         hint="another ingest may be writing the same models; wait for it and rerun") from None
+    except nx.Neo4jError as e:
+        raise QueryError(f"{what} failed: {e.code}: {(e.message or '').splitlines()[0] if e.message else ''}") from None
+
+
+class Graph:
+    """A connection to the lineage graph.
+
+    Use as a context manager::
+
+        with Graph(settings) as g:
+            rows = g.query("nearest", model_id="smol-base", k=5)
+    """
+
+    def __init__(self, settings: Settings, library: QueryLibrary | None = None):
+        self.settings = settings
+        self.library = library or load_library()
+        self._driver = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def connect(self) -> "Graph":
+        import neo4j
+
+        password = self.settings.resolved_password()
+        if password is None:
+            raise GraphAuthError(
+                f"no password for Neo4j at {self.settings.neo4j_uri}",
+                hint="set NEO4J_PASSWORD, or start the local server with `lineage db start` (it writes its password file)",
+            )
+        with _translated(self.settings, "connect"):
+            self._driver = neo4j.GraphDatabase.driver(
+                self.settings.neo4j_uri, auth=(self.settings.neo4j_user, password),
+                connection_timeout=10, max_transaction_retry_time=15,
+            )
+            self._driver.verify_connectivity()
+        return self
+
+    def close(self) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+    def __enter__(self) -> "Graph":
+        return self.connect()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def driver(self):
+        if self._driver is None:
+            self.connect()
+        return self._driver
+
+    # -- running library queries ---------------------------------------------
+    def _db(self, q: Query) -> str:
+        return q.database or self.settings.neo4j_database
+
+    def query(self, name: str, **params: Any) -> list[dict]:
+        """Run a library query by name; returns records as dicts."""
+        q = self.library.get(name)
+        bound = q.bind(params)
+        rows: list[dict] = []
+        with _translated(self.settings, f"query {name!r}"):
+            for stmt in q.statements():
+                used = {k: v for k, v in bound.items() if f"${k}" in stmt}
+                records, _, _ = self.driver.execute_query(
+                    stmt, used, database_=self._db(q),
+                    routing_="r" if q.mode == "read" else "w",
+                )
+                rows = [r.data() for r in records]
+        return rows
+
+    def write(self, name: str, rows: list[dict], *, batch_size: int = 2000, **params: Any) -> int:
+        """Run a write query ``UNWIND $rows ...`` in batches, each its own managed transaction."""
+        q = self.library.get(name)
+        if q.mode != "write":
+            raise QueryError(f"query {name!r} is not a write query")
+        bound = q.bind({**params, "rows": []})
+        n = 0
+        with _translated(self.settings, f"write {name!r}"):
+            with self.driver.session(database=self._db(q)) as session:
+                for i in range(0, len(rows), batch_size):
+                    chunk = rows[i:i + batch_size]
+                    session.execute_write(lambda tx: tx.run(q.text, {**bound, "rows": chunk}).consume())
+                    n += len(chunk)
+        return n
+
+    def unit_of_work(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(tx)`` in one managed write transaction (retried on transient errors)."""
+        with _translated(self.settings, "transaction"):
+            with self.driver.session(database=self.settings.neo4j_database) as session:
+                return session.execute_write(fn)
+
+    def run_in(self, tx, name: str, **params: Any) -> list[dict]:
+        """Run a library query inside a transaction given to :meth:`unit_of_work`."""
+        q = self.library.get(name)
+        return [r.data() for r in tx.run(q.text, q.bind(params))]
+
+    def bootstrap_schema(self) -> list[dict]:
+        """Create constraints and the DNA vector index (idempotent); returns the schema."""
+        self.query("schema", dna_dim=self.settings.dna_dim)
+        return self.schema()
+
+    def schema(self) -> list[dict]:
+        return self.query("schema_info")
