@@ -61,6 +61,7 @@ class Graph:
             self._driver = neo4j.GraphDatabase.driver(
                 self.settings.neo4j_uri, auth=(self.settings.neo4j_user, password),
                 connection_timeout=10, max_transaction_retry_time=15,
+                notifications_min_severity="OFF",
             )
             self._driver.verify_connectivity()
         return self
@@ -94,6 +95,11 @@ class Graph:
         with _translated(self.settings, f"query {name!r}"):
             for stmt in q.statements():
                 used = {k: v for k, v in bound.items() if f"${k}" in stmt}
+                if "IN TRANSACTIONS" in stmt:
+                    # CALL {...} IN TRANSACTIONS commits batches itself: it needs an auto-commit transaction.
+                    with self.driver.session(database=self._db(q)) as session:
+                        rows = [r.data() for r in session.run(stmt, used)]
+                    continue
                 records, _, _ = self.driver.execute_query(
                     stmt, used, database_=self._db(q),
                     routing_="r" if q.mode == "read" else "w",

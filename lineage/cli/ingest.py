@@ -1,7 +1,87 @@
-"""`lineage ingest` (placeholder until its issue lands)."""
+"""`lineage ingest MANIFEST`: a batch of models into the lineage graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from ._output import Format, err_console, info, render_rows
+from .options import settings_from
+
+
+def ingest_cmd(
+    manifest: Annotated[Path, typer.Argument(help="YAML or JSONL manifest of models (see README: Manifest).")],
+    probes: Annotated[str, typer.Option(help="Probe set: rand, paper, or a .jsonl/.txt file.")] = "rand",
+    n_probes: Annotated[int, typer.Option(help="Number of probes.")] = 100,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per probe.")] = 64,
+    encoder: Annotated[Optional[str], typer.Option(help="Sentence encoder (default: offline all-MiniLM-L6-v2).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    batch_size: Annotated[str, typer.Option(help="Generation batch size, or auto.")] = "auto",
+    k: Annotated[int, typer.Option(help="Similarity edges per model.")] = 10,
+    fpr: Annotated[float, typer.Option(help="False-positive rate for relatedness decisions.")] = 0.01,
+    method: Annotated[str, typer.Option(help="Tree method: nj or upgma.")] = "nj",
+    force: Annotated[bool, typer.Option(help="Re-extract models already in the graph.")] = False,
+    format: Annotated[Format, typer.Option("--format", help="Summary format.")] = Format.table,
+) -> None:
+    """Extract what is missing, load the batch into Neo4j, and recompute tree, parents and relations.
+
+    Rerunning the same batch changes nothing; a failed model is recorded and the rest lands
+    (exit code 2 when any model failed).
+
+    Example: lineage ingest zoo/manifest.yaml --n-probes 100 --max-new-tokens 64
+    """
+    from ..dna import GenerationConfig
+    from ..errors import ConfigError
+    from ..extract import ExtractConfig
+    from ..ingest import ingest
+
+    s = settings_from()
+    try:
+        bs = batch_size if batch_size == "auto" else int(batch_size)
+    except ValueError:
+        raise ConfigError(f"--batch-size must be a number or 'auto', not {batch_size!r}") from None
+    cfg = ExtractConfig(probes=probes, n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens),
+                        encoder=encoder, device=device, batch_size=bs, dna_dim=s.dna_dim)
+    with _Progress() as hook:
+        rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force,
+                     progress=hook)
+    render_rows(rep.summary_rows(), format, title="ingest")
+    for model_id, why in rep.failures:
+        err_console.print(f"[yellow]failed:[/] {model_id}: {why}", markup=True, highlight=False)
+    if rep.failures:
+        raise typer.Exit(2)
+
+
+class _Progress:
+    """Rich progress bars on stderr: one for models, one for the current model's probes."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console, transient=True)
+        self.p.__enter__()
+        self.models = self.p.add_task("models", total=None, rate="")
+        self.probes = None
+        return self
+
+    def __call__(self, event: str, data: dict) -> None:
+        if event == "model_start":
+            if self.probes is not None:
+                self.p.remove_task(self.probes)
+            self.probes = self.p.add_task(f"  {data['model'][:40]}", total=None, rate="")
+        elif event == "extract_progress" and self.probes is not None:
+            self.p.update(self.probes, completed=data["done"], total=data["total"], rate=f"{data['tokens']} tok")
+        elif event in ("model_done", "model_failed"):
+            self.p.advance(self.models)
+        elif event == "phase":
+            self.p.update(self.models, description=f"models ({data['name']})")
+
+    def __exit__(self, *exc):
+        self.p.__exit__(*exc)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("ingest")(ingest_cmd)

@@ -1,7 +1,59 @@
-"""`lineage query` (placeholder until its issue lands)."""
+"""`lineage query NAME --param key=value`: run a shipped Cypher query."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
 
 import typer
 
+from ._output import Format, render_rows
+from .options import settings_from
+
+
+def query_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="Query name (file name in cypher/ without .cypher).")] = None,
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="key=value (JSON values: 5, true, [1,2], \"text\").")] = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    list_: Annotated[bool, typer.Option("--list", help="List the shipped queries and their parameters.")] = False,
+) -> None:
+    """Run a shipped Cypher query (the same text runs pasted into Neo4j Browser).
+
+    Example: lineage query lineage --param model_id=smol-instruct --format json
+    """
+    from ..errors import QueryError
+    from ..graph import Graph
+    from ..queries import load_library, parse_value
+
+    lib = load_library()
+    if list_ or name is None:
+        rows = [{"query": q.name, "mode": q.mode,
+                 "parameters": ", ".join(p.name + ("" if p.required else f"={p.default}") for p in q.params),
+                 "description": q.description}
+                for q in lib if q.mode == "read"]
+        render_rows(rows, format, title="queries")
+        return
+    q = lib.get(name)
+    if q.mode != "read":
+        raise QueryError(f"query {name!r} writes to the graph; it runs only as part of ingest",
+                         hint="run `lineage query --list` to see the read queries")
+    params = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise QueryError(f"--param {item!r} is not key=value")
+        params[key.strip()] = parse_value(value)
+    with Graph(settings_from()) as g:
+        rows = g.query(name, **params)
+    render_rows([{k: _plain(v) for k, v in r.items()} for r in rows], format, title=name)
+
+
+def _plain(v):
+    if hasattr(v, "iso_format"):
+        return v.iso_format()
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("query")(query_cmd)

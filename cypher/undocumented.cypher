@@ -1,0 +1,14 @@
+// name: undocumented
+// mode: read
+// description: Relations the DNA supports but no model card or manifest declares, ranked by confidence (undocumented fine-tunes, distillations, re-uploads).
+// param limit = 50: how many relations
+// param max_p_value = 0.01: keep relations at least this significant
+// example: lineage query undocumented --param limit=20
+// :param limit => 50
+// :param max_p_value => 0.01
+MATCH (a:Model)-[u:UNDOCUMENTED_RELATION]->(b:Model)
+WHERE u.p_value <= $max_p_value
+RETURN a.id AS model, b.id AS related_to, u.kind AS kind, u.score AS score, u.p_value AS p_value,
+       a.family AS family, b.family AS related_family
+ORDER BY score DESC, p_value ASC
+LIMIT $limit

@@ -1,0 +1,430 @@
+"""``lineage ingest``: a batch of models into the lineage graph.
+
+Order of work, and why:
+
+1. Validate the whole manifest first (nothing is written for a bad manifest).
+2. Connect, bootstrap the schema, take the graph-wide ingest lock (one ingest
+   at a time; a second one fails at once with the holder's name).
+3. Refuse a batch whose DNA settings differ from the graph's (DNAs made under
+   different provenance are never compared).
+4. Per model: skip it when the graph already holds its DNA from the same source
+   and settings (``force=True`` re-extracts); otherwise extract (the response
+   cache means a rerun after a crash only generates what is missing) and write
+   the node *with* its DNA in one statement, at once. A model that fails is
+   recorded with its reason and the batch carries on. So an interrupted ingest
+   leaves no model without its DNA, and a rerun completes it.
+5. Recompute, over every valid model in the graph (earlier batches too): the
+   tree, k-nearest similarity edges, inferred parents, undocumented relations,
+   conflicts and family speeds, and replace the old ones in ONE transaction
+   (readers never see half a tree).
+
+Rerunning the same batch changes nothing: ids are merged, the run id is a hash
+of the batch and the settings, and derived structure is deterministic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .dna import DNA, Provenance
+from .errors import DegenerateModelError, GraphError, LineageError, ProvenanceMismatch
+from .manifest import Manifest, ManifestEntry, load_manifest
+from .settings import Settings
+
+PROVENANCE_FIELDS = ("probe_set", "probe_hash", "n_probes", "encoder", "row_reduction", "row_dim",
+                     "dna_dim", "projection_seed", "dtype", "tool_version")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did."""
+
+    run_id: str
+    n_models: int = 0
+    n_extracted: int = 0
+    n_skipped: int = 0
+    n_degenerate: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    n_population: int = 0
+    n_parents: int = 0
+    n_similar: int = 0
+    n_undocumented: int = 0
+    n_conflicts: int = 0
+    n_families: int = 0
+    seconds: float = 0.0
+    seconds_extract: float = 0.0
+    seconds_analyse: float = 0.0
+    seconds_write: float = 0.0
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.failures)
+
+    def summary_rows(self) -> list[dict]:
+        return [{"item": k, "value": v} for k, v in (
+            ("run", self.run_id), ("models in batch", self.n_models), ("extracted", self.n_extracted),
+            ("already in graph (skipped)", self.n_skipped), ("degenerate", self.n_degenerate),
+            ("failed", self.n_failed), ("valid models in graph", self.n_population),
+            ("inferred parents", self.n_parents), ("similarity edges", self.n_similar),
+            ("undocumented relations", self.n_undocumented), ("conflicts", self.n_conflicts),
+            ("families with a speed", self.n_families), ("seconds", round(self.seconds, 1)))]
+
+
+ProgressHook = Callable[[str, dict], None]
+
+
+def _source_string(e: ManifestEntry) -> str:
+    if e.endpoint:
+        return f"{e.endpoint}#{e.endpoint_model}"
+    if e.hub_id:
+        return f"hub:{e.hub_id}"
+    if e.path is not None:
+        return str(e.path)
+    return f"dna:{e.dna}"
+
+
+def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None) -> dict:
+    p: dict = {
+        "name": e.name or e.id, "family": e.family, "organisation": e.organisation,
+        "architecture": e.architecture, "params": e.params, "licence": e.licence,
+        "source": _source_string(e), "source_kind": e.source_kind,
+        "declared_base_models": list(e.base_model), "declared_relation": e.base_model_relation,
+        "declared_source": declared_source,
+    }
+    if d is not None:
+        prov = d.provenance
+        p.update({k: getattr(prov, k) for k in PROVENANCE_FIELDS})
+        p.update(provenance_key=prov.comparability_key(),
+                 generation=json.dumps(prov.generation.model_dump(mode="json"), sort_keys=True),
+                 n_empty=d.n_empty, degenerate=d.degenerate)
+    return p
+
+
+def _run_id(manifest: Manifest, key: str) -> str:
+    blob = json.dumps([key, sorted(manifest.ids())]).encode()
+    return "run:" + hashlib.sha256(blob).hexdigest()[:16]
+
+
+class _Lock:
+    def __init__(self, graph):
+        self.graph = graph
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+    def __enter__(self):
+        row = self.graph.query("acquire_ingest_lock", owner=self.owner)[0]
+        if row["owner"] != self.owner:
+            host, pid, _ = (row["owner"].split(":") + ["", "", ""])[:3]
+            if host == socket.gethostname() and pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                # The holder died on this machine (killed ingest): take over its lock.
+                self.graph.query("release_ingest_lock", owner=row["owner"])
+                return self.__enter__()
+            raise GraphError(f"another ingest ({row['owner']}, since {row['since']}) is writing to this graph",
+                             hint="wait for it to finish; if it died on another machine, run `lineage db unlock`")
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.graph.query("release_ingest_lock", owner=self.owner)
+        except LineageError:
+            pass
+
+
+def _check_provenance(existing: list[dict], prov: Provenance | None) -> None:
+    keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
+    if prov is not None and keys and prov.comparability_key() not in keys:
+        raise ProvenanceMismatch(
+            f"this batch's DNA settings (key {prov.comparability_key()}) differ from those of the "
+            f"{sum(r['has_dna'] for r in existing)} models already in the graph (key {', '.join(sorted(keys))})",
+            hint="use the graph's probes, encoder and generation settings (see `lineage query provenance`), or another database",
+        )
+
+
+def ingest(
+    manifest: str | Path | Manifest,
+    *,
+    settings: Settings,
+    extract_config=None,
+    k: int = 10,
+    fpr: float = 0.01,
+    method: str = "nj",
+    root: str = "midpoint",
+    force: bool = False,
+    tree_dir: str | Path | None = None,
+    progress: ProgressHook | None = None,
+) -> IngestReport:
+    """Ingest a batch of models into the graph and recompute the lineage structure.
+
+    Parameters
+    ----------
+    manifest : path or Manifest
+        YAML/JSONL manifest (see :mod:`lineage.manifest`).
+    settings : Settings
+    extract_config : lineage.extract.ExtractConfig, optional
+        DNA settings for models without a precomputed DNA (default settings when omitted).
+    k : int
+        Similarity edges per model.
+    fpr : float
+        False-positive rate for relatedness (undocumented relations, conflicts).
+    method, root : str
+        Tree method (``nj`` | ``upgma``) and rooting (``midpoint`` | ``outgroup``).
+    force : bool
+        Re-extract models the graph already holds.
+    tree_dir : path, optional
+        Where to write the tree (Newick, PNG, SVG); default ``<cache_dir>/trees``.
+    progress : callable, optional
+        ``progress(event, info)`` with events ``model_start``, ``model_done``, ``model_failed``,
+        ``extract_progress``, ``phase``.
+    """
+    from .graph import Graph
+
+    t0 = time.perf_counter()
+    emit = progress or (lambda event, info: None)
+    m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+    from .modelcard import enrich
+
+    enriched = [enrich(e) for e in m.models]
+    needs_extraction = any(e.source_kind != "dna" for e, _ in enriched)
+    extractor = None
+    run_prov: Provenance | None = None
+    if needs_extraction:
+        from .extract import ExtractConfig, Extractor
+
+        def on_extract(model_id, done, total, tokens):
+            emit("extract_progress", {"model": model_id, "done": done, "total": total, "tokens": tokens})
+
+        extractor = Extractor(extract_config or ExtractConfig(dna_dim=settings.dna_dim),
+                              cache_dir=settings.cache_dir, progress=on_extract)
+        run_prov = extractor.provenance_
+        if run_prov.dna_dim != settings.dna_dim:
+            raise ProvenanceMismatch(f"extraction makes {run_prov.dna_dim}-d DNAs, the graph uses {settings.dna_dim}")
+
+    with Graph(settings) as g:
+        g.bootstrap_schema()
+        with _Lock(g):
+            existing = g.query("existing_models")
+            _check_provenance(existing, run_prov)
+            done = {r["id"]: r for r in existing}
+            key = run_prov.comparability_key() if run_prov else "precomputed"
+            rep = IngestReport(run_id=_run_id(m, key), n_models=len(enriched))
+            run_props = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                         "status": "running", "n_models": len(enriched)}
+            if run_prov is not None:
+                run_props.update({f: getattr(run_prov, f) for f in PROVENANCE_FIELDS},
+                                 provenance_key=run_prov.comparability_key(),
+                                 generation=json.dumps(run_prov.generation.model_dump(mode="json"), sort_keys=True))
+            g.query("upsert_run", run_id=rep.run_id, props=run_props)
+
+            t_ex = time.perf_counter()
+            pending: list[dict] = []
+            graph_keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
+
+            def flush():
+                if pending:
+                    g.write("upsert_models", pending, run_id=rep.run_id)
+                    pending.clear()
+
+            for entry, declared_source in enriched:
+                prev = done.get(entry.id)
+                if (not force and prev and prev["status"] in ("ok", "degenerate") and prev["has_dna"] is not None
+                        and prev["source"] == _source_string(entry)
+                        and (run_prov is None or prev["provenance_key"] == run_prov.comparability_key())):
+                    rep.n_skipped += 1
+                    emit("model_done", {"model": entry.id, "skipped": True})
+                    continue
+                emit("model_start", {"model": entry.id})
+                try:
+                    if entry.source_kind == "dna":
+                        from .loaders.precomputed import load_precomputed
+
+                        d = load_precomputed(entry.dna, model_id=entry.id)
+                        if d.provenance.dna_dim != settings.dna_dim:
+                            raise ProvenanceMismatch(
+                                f"DNA file {entry.dna} has dimension {d.provenance.dna_dim}, the graph uses {settings.dna_dim}")
+                        pk = d.provenance.comparability_key()
+                        if (run_prov and pk != run_prov.comparability_key()) or (graph_keys and pk not in graph_keys):
+                            raise ProvenanceMismatch(f"DNA file {entry.dna} was made with other settings than this graph's DNAs")
+                        graph_keys.add(pk)
+                    else:
+                        d = extractor.extract(entry)
+                except DegenerateModelError as e:
+                    rep.failures.append((entry.id, e.message))
+                    g.write("record_failed_models", [{"id": entry.id, "error": e.message,
+                                                      "props": {**_props(entry, None, declared_source), "degenerate": True}}],
+                            run_id=rep.run_id)
+                    emit("model_failed", {"model": entry.id, "error": e.message})
+                    continue
+                except LineageError as e:
+                    rep.failures.append((entry.id, e.message))
+                    g.write("record_failed_models", [{"id": entry.id, "error": e.message,
+                                                      "props": _props(entry, None, declared_source)}], run_id=rep.run_id)
+                    emit("model_failed", {"model": entry.id, "error": e.message})
+                    continue
+                props = _props(entry, d, declared_source)
+                if d.degenerate:
+                    rep.n_degenerate += 1
+                    rep.failures.append((entry.id, f"degenerate: {d.n_empty} of {d.n_probes} answers empty"))
+                    g.write("record_failed_models", [{"id": entry.id, "error": "degenerate DNA (mostly empty answers)",
+                                                      "props": props}], run_id=rep.run_id)
+                    emit("model_failed", {"model": entry.id, "error": "degenerate"})
+                    continue
+                pending.append({"id": entry.id, "props": props, "dna": [float(x) for x in d.vector],
+                                "release_date": entry.release_date.isoformat() if entry.release_date else None})
+                rep.n_extracted += 1
+                # Extracted models are written at once (seconds of work each); precomputed ones in batches.
+                if entry.source_kind != "dna" or len(pending) >= 2000:
+                    flush()
+                emit("model_done", {"model": entry.id, "skipped": False})
+            flush()
+            rep.seconds_extract = time.perf_counter() - t_ex
+
+            emit("phase", {"name": "analyse"})
+            _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
+            run_props = {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                         "status": "partial" if rep.failures else "ok", "n_failed": rep.n_failed}
+            g.query("upsert_run", run_id=rep.run_id, props=run_props)
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def population_from_graph(g) -> dict:
+    """Ids, DNA matrix and metadata of every valid model in the graph."""
+    rows = g.query("population")
+    ids = [r["id"] for r in rows]
+    X = np.asarray([r["dna"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    dates = [dt.date.fromisoformat(r["release_date"]) if r["release_date"] else None for r in rows]
+    return {"ids": ids, "X": X, "release_dates": dates, "families": [r["family"] for r in rows],
+            "declared_parents": [list(r["declared_parents"]) for r in rows],
+            "declared_relations": [r["declared_relation"] for r in rows]}
+
+
+def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
+    from .core.analysis import analyse_population
+
+    pop = population_from_graph(g)
+    ids = pop["ids"]
+    rep.n_population = len(ids)
+    t_an = time.perf_counter()
+    analysis = None
+    if len(ids) >= 3:
+        analysis = analyse_population(
+            ids, pop["X"], release_dates=pop["release_dates"], families=pop["families"],
+            declared_parents=pop["declared_parents"], declared_relations=pop["declared_relations"],
+            k=min(k, len(ids) - 1), method=method, root=root, fpr=fpr,
+        )
+    rep.seconds_analyse = time.perf_counter() - t_an
+    t_w = time.perf_counter()
+    rows = derived_rows(pop, analysis)
+    rep.n_parents, rep.n_similar = len(rows["write_inferred_parents"]), len(rows["write_similar"])
+    rep.n_undocumented, rep.n_conflicts = len(rows["write_undocumented"]), sum(
+        1 for r in rows["write_declared_parents"] if r["contradicted"])
+    rep.n_families = sum(1 for r in rows["write_families"] if r["speed"] is not None)
+
+    def replace(tx):
+        g.run_in(tx, "clear_derived_edges")
+        g.run_in(tx, "clear_tree")
+        for name in ("write_declared_parents", "write_similar", "write_inferred_parents", "write_undocumented",
+                     "write_clades", "write_clade_branches", "write_leaf_branches", "write_families",
+                     "set_model_stats"):
+            batch = rows[name]
+            for i in range(0, len(batch), 5000):
+                g.run_in(tx, name, rows=batch[i:i + 5000])
+
+    emit("phase", {"name": "write"})
+    g.unit_of_work(replace)
+    rep.seconds_write = time.perf_counter() - t_w
+    if analysis is not None and len(ids) <= 2000:
+        out = Path(tree_dir) if tree_dir else settings.cache_dir / "trees"
+        try:
+            from .treeplot import save_tree
+
+            save_tree(analysis.tree, out / "lineage-tree", families=dict(zip(ids, pop["families"])))
+        except (LineageError, ImportError):
+            pass  # the picture is a convenience; the graph is the product
+
+
+def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
+    """Rows for every derived write query, from a population and its analysis (pure)."""
+    ids = pop["ids"]
+    index = {m: i for i, m in enumerate(ids)}
+    out: dict[str, list[dict]] = {n: [] for n in (
+        "write_declared_parents", "write_similar", "write_inferred_parents", "write_undocumented",
+        "write_clades", "write_clade_branches", "write_leaf_branches", "write_families", "set_model_stats")}
+    conflicts = {}
+    if analysis is not None:
+        conflicts = {(c.child, c.declared_parent): c for c in analysis.conflicts}
+    for m, parents, rel in zip(ids, pop["declared_parents"], pop["declared_relations"]):
+        for p in parents:
+            if p in index:
+                c = conflicts.get((m, p))
+                out["write_declared_parents"].append({
+                    "child": m, "parent": p, "relation": rel, "source": "metadata",
+                    "contradicted": c is not None, "distance": c.distance if c else None,
+                    "p_value": c.p_value if c else None, "reason": c.reason if c else None})
+    if analysis is None:
+        return out
+    declared_pairs = {(m, p) for m, ps in zip(ids, pop["declared_parents"]) for p in ps}
+    out["write_similar"] = [{"a": n.a, "b": n.b, "distance": float(n.distance), "rank": int(n.rank)}
+                            for n in analysis.neighbours]
+    out["write_inferred_parents"] = [
+        {"child": p.child, "parent": p.parent, "confidence": float(p.confidence), "p_value": float(p.p_value),
+         "distance": float(p.distance), "method": p.method, "documented": (p.child, p.parent) in declared_pairs}
+        for p in analysis.parents]
+    out["write_undocumented"] = [
+        {"a": u.a, "b": u.b, "score": float(u.score), "p_value": float(u.p_value), "kind": u.kind, "rank": i + 1}
+        for i, u in enumerate(analysis.undocumented)]
+    tree = analysis.tree
+    leaves = set(tree.leaves)
+    n_leaves = _leaf_counts(tree)
+    out["write_clades"] = [{"id": c, "n_leaves": n_leaves[c], "is_root": c == tree.root}
+                           for c in tree.nodes if c not in leaves]
+    for parent, child, length in tree.edges:
+        name = "write_leaf_branches" if child in leaves else "write_clade_branches"
+        out[name].append({"parent": parent, "child": child, "length": float(length)})
+    members: dict[str, list[str]] = {}
+    for m, f in zip(ids, pop["families"]):
+        if f:
+            members.setdefault(f, []).append(m)
+    speeds = {s.family: s for s in analysis.family_speeds}
+    out["write_families"] = [
+        {"name": f, "members": ms, "speed": float(speeds[f].speed) if f in speeds else None,
+         "n_models": len(ms), "r2": float(speeds[f].r2) if f in speeds else None,
+         "span_days": int(speeds[f].span_days) if f in speeds else None}
+        for f, ms in sorted(members.items())]
+    children: dict[str, list[str]] = {}
+    for p in analysis.parents:
+        children.setdefault(p.parent, []).append(p.child)
+    out["set_model_stats"] = [{"id": m, "n_descendants": _count_descendants(m, children)} for m in ids]
+    return out
+
+
+def _leaf_counts(tree) -> dict[str, int]:
+    counts: dict[str, int] = {leaf: 1 for leaf in tree.leaves}
+    kids = tree.children
+    order = [tree.root]
+    for v in order:
+        order.extend(c for c, _ in kids.get(v, []))
+    for v in reversed(order):
+        if v not in counts:
+            counts[v] = sum(counts[c] for c, _ in kids.get(v, []))
+    return counts
+
+
+def _count_descendants(m: str, children: dict[str, list[str]]) -> int:
+    seen, stack = set(), list(children.get(m, []))
+    while stack:
+        c = stack.pop()
+        if c not in seen:
+            seen.add(c)
+            stack.extend(children.get(c, []))
+    return len(seen)
