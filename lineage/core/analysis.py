@@ -1,0 +1,243 @@
+"""One call from DNA vectors to everything the graph stores: tree, neighbours,
+parents, undocumented relations, conflicts, family speeds and the null.
+
+Definitions used here:
+
+* a relation is *documented* when the two models are joined by declared parent
+  links (directly or through other models, e.g. two declared fine-tunes of the
+  same base); families are not relations;
+* *undocumented*: a pair among the k nearest neighbours, related at ``fpr``
+  (p-value ``<= fpr``), that is not documented. ``kind`` is ``"parent"`` when it is
+  an inferred parent edge (then ``a`` is the parent, ``b`` the child), else
+  ``"related"``. Ranked by p-value, then score. Expect about ``fpr`` times the
+  number of tested pairs false entries;
+* a *conflict*: a declared parent, present in the population, that the DNA
+  contradicts: released after its child, or at a distance typical of unrelated
+  models (p-value ``> fpr``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .distances import Metric, condensed_and_neighbours, pair_distances
+from .parents import InferredParent, infer_parents
+from .relatedness import NullDistribution, fit_null
+from .speed import FamilySpeed, family_speeds
+from .tree import RootMethod, Tree, TreeMethod, tree_from_distances
+
+
+class _Row:
+    """Frozen dataclass rows that also unpack like tuples."""
+
+    def __iter__(self):
+        return iter(getattr(self, f) for f in self.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Neighbour(_Row):
+    """``b`` is ``a``'s ``rank``-th nearest model (1 = nearest)."""
+
+    a: str
+    b: str
+    distance: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class UndocumentedRelation(_Row):
+    a: str
+    b: str
+    score: float
+    p_value: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class Conflict(_Row):
+    child: str
+    declared_parent: str
+    distance: float
+    p_value: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything inferred for a population (see :func:`analyse_population`)."""
+
+    ids: tuple[str, ...]
+    tree: Tree
+    neighbours: list[Neighbour]
+    parents: list[InferredParent]
+    undocumented: list[UndocumentedRelation]
+    conflicts: list[Conflict]
+    family_speeds: list[FamilySpeed]
+    null: NullDistribution
+    fpr: float
+    metric: str
+
+    def parent_of(self) -> dict[str, str | None]:
+        """Inferred parent of each model (None when it has none)."""
+        out: dict[str, str | None] = {m: None for m in self.ids}
+        out.update({p.child: p.parent for p in self.parents})
+        return out
+
+
+def _components(ids: Sequence[str], declared_parents: Sequence[Sequence[str]]) -> dict[str, int]:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for m, ps in zip(ids, declared_parents):
+        find(m)
+        for p in ps:
+            ra, rb = find(m), find(p)
+            if ra != rb:
+                parent[ra] = rb
+    roots: dict[str, int] = {}
+    return {m: roots.setdefault(find(m), len(roots)) for m in ids}
+
+
+def analyse_population(
+    ids: Sequence[str],
+    X: np.ndarray,
+    *,
+    release_dates: Sequence[dt.date | None] | None = None,
+    families: Sequence[str | None] | None = None,
+    declared_parents: Sequence[Sequence[str]] | None = None,
+    declared_relations: Sequence[str | None] | None = None,
+    k: int = 10,
+    method: TreeMethod = "nj",
+    root: RootMethod = "midpoint",
+    outgroup: str | None = None,
+    fpr: float = 0.01,
+    metric: Metric = "euclidean",
+    random_state: int = 0,
+) -> Analysis:
+    """Infer the tree, parents and relations of a population of DNAs.
+
+    Parameters
+    ----------
+    ids : sequence of str, length n_models
+        Unique model ids.
+    X : ndarray of shape (n_models, n_dims)
+        DNA vectors (e.g. from :func:`lineage.dna.stack`).
+    release_dates : sequence of date or None, optional
+    families : sequence of str or None, optional
+        Used for the null (between-family pairs) and the family speeds.
+    declared_parents : sequence of list of str, optional
+        Parents the metadata declares (ids; may name models outside ``ids``).
+    declared_relations : sequence of str or None, optional
+        ``finetune``, ``adapter``, ``merge``, ``quantized``, ``distillation``, ``pruned``.
+    k : int
+        Nearest neighbours kept per model (also the parent candidates).
+    method : {"nj", "upgma"}
+    root : {"midpoint", "outgroup"}
+    outgroup : str, optional
+        With ``root="outgroup"``; default the oldest dated model.
+    fpr : float
+        False-positive rate for "related" (parents, undocumented, conflicts).
+    metric : {"euclidean", "cosine"}
+    random_state : int
+        Seeds the sampling of null pairs.
+
+    Returns
+    -------
+    Analysis
+    """
+    ids = list(ids)
+    X = np.asarray(X, dtype=np.float32)
+    n = len(ids)
+    if X.ndim != 2 or X.shape[0] != n:
+        raise ValueError(f"X must have shape (n_models={n}, n_dims), got {X.shape}")
+    if n < 3:
+        raise ValueError(f"need at least 3 models to analyse, got {n}")
+    if len(set(ids)) != n:
+        raise ValueError("model ids must be unique")
+    if not 0 < fpr < 1:
+        raise ValueError(f"fpr must be in (0, 1), got {fpr}")
+    for name, seq in (("release_dates", release_dates), ("families", families),
+                      ("declared_parents", declared_parents), ("declared_relations", declared_relations)):
+        if seq is not None and len(seq) != n:
+            raise ValueError(f"{name} has {len(seq)} entries for {n} models")
+    dates = list(release_dates) if release_dates is not None else [None] * n
+    decl = [list(p) for p in declared_parents] if declared_parents is not None else [[] for _ in range(n)]
+    pos = {m: i for i, m in enumerate(ids)}
+
+    d, nn_idx, nn_dist = condensed_and_neighbours(X, k, metric=metric)
+    if root == "outgroup" and outgroup is None:
+        dated = [(dd, m) for m, dd in zip(ids, dates) if dd is not None]
+        if not dated:
+            raise ValueError("root='outgroup' needs an outgroup id or release dates to pick the oldest model")
+        outgroup = min(dated)[1]
+    tree = tree_from_distances(ids, d, method=method, root=root, outgroup=outgroup)
+    del d
+
+    declared_pairs = {(i, pos[p]) for i, ps in enumerate(decl) for p in ps if p in pos}
+    null = fit_null(X, families=families, exclude_pairs=declared_pairs, metric=metric, random_state=random_state)
+
+    neighbours = [
+        Neighbour(ids[i], ids[int(j)], float(dist), r + 1)
+        for i in range(n)
+        for r, (j, dist) in enumerate(zip(nn_idx[i], nn_dist[i]))
+    ]
+    parents = infer_parents(
+        ids, nn_idx, nn_dist, null, release_dates=dates,
+        declared_parents=decl if declared_parents is not None else None,
+        declared_relations=declared_relations, fpr=fpr,
+    )
+
+    # undocumented relations among the nearest-neighbour pairs
+    comp = _components(ids, decl)
+    inferred = {(p.parent, p.child) for p in parents}
+    pvals = null.p_value(nn_dist)
+    scores = null.score(nn_dist)
+    seen: set[tuple[str, str]] = set()
+    undocumented = []
+    for i in range(n):
+        for j, pv, sc in zip(nn_idx[i].tolist(), pvals[i].tolist(), scores[i].tolist()):
+            a, b = ids[i], ids[j]
+            key = (a, b) if a < b else (b, a)
+            if pv > fpr or key in seen or comp[a] == comp[b]:
+                continue
+            seen.add(key)
+            if (a, b) in inferred:
+                undocumented.append(UndocumentedRelation(a, b, sc, pv, "parent"))
+            elif (b, a) in inferred:
+                undocumented.append(UndocumentedRelation(b, a, sc, pv, "parent"))
+            else:
+                undocumented.append(UndocumentedRelation(key[0], key[1], sc, pv, "related"))
+    undocumented.sort(key=lambda u: (u.p_value, -u.score, u.a, u.b))
+
+    # conflicts: declared parents the DNA contradicts
+    conflicts = []
+    pairs = [(i, pos[p]) for i, ps in enumerate(decl) for p in ps if p in pos]
+    if pairs:
+        ci, pi = np.array(pairs).T
+        dd = pair_distances(X, ci, pi, metric=metric)
+        pv = null.p_value(dd)
+        for c, p, dist, pval in zip(ci.tolist(), pi.tolist(), dd.tolist(), pv.tolist()):
+            if dates[c] is not None and dates[p] is not None and dates[p] > dates[c]:
+                reason = f"declared parent released after the child ({dates[p]} > {dates[c]})"
+            elif pval > fpr:
+                reason = f"distance typical of unrelated models (p={pval:.3g} > {fpr:g})"
+            else:
+                continue
+            conflicts.append(Conflict(ids[c], ids[p], float(dist), float(pval), reason))
+        conflicts.sort(key=lambda c: (-c.p_value, c.child))
+
+    speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None else []
+    return Analysis(
+        ids=tuple(ids), tree=tree, neighbours=neighbours, parents=parents, undocumented=undocumented,
+        conflicts=conflicts, family_speeds=speeds, null=null, fpr=fpr, metric=metric,
+    )
