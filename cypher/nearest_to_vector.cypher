@@ -7,5 +7,6 @@
 // :param vector => [0.0]
 // :param k => 10
 CALL db.index.vector.queryNodes('model_dna', $k, $vector) YIELD node, score
-RETURN node.id AS id, node.family AS family, sqrt(1.0 / score - 1.0) AS distance
+RETURN node.id AS id, node.family AS family,
+       sqrt(reduce(acc = 0.0, i IN range(0, size($vector) - 1) | acc + ($vector[i] - node.dna[i]) ^ 2)) AS distance
 ORDER BY distance

@@ -75,7 +75,9 @@ def test_second_server_start_twice_stop_start_keeps_data(tmp_path):
 
         s = load_settings(state_dir=tmp_path, bolt_port=bolt, http_port=http, neo4j_uri=f"bolt://127.0.0.1:{bolt}")
         with Graph(s) as g:
-            g.write("upsert_models", [{"id": "kept", "props": {"family": "f"}, "dna": [0.5] * s.dna_dim}])
+            g.query("upsert_run", run_id="run:test", props={})
+            g.write("upsert_models", [{"id": "kept", "props": {"family": "f"}, "dna": [0.5] * s.dna_dim,
+                                       "release_date": None}], run_id="run:test")
         assert run_cli("db", "stop", env=env).returncode == 0
         assert run_cli("db", "status", env=env).returncode == 1
         assert run_cli("db", "start", env=env).returncode == 0

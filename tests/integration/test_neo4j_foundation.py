@@ -40,7 +40,8 @@ def test_vector_index_online_and_knn_returns_right_neighbours(settings, graph):
     far = [centre + 5.0 + rng.normal(size=settings.dna_dim).astype(np.float32) for _ in range(20)]
     models = [{"id": f"near{i}", "props": {}, "dna": v.tolist()} for i, v in enumerate(near)]
     models += [{"id": f"far{i}", "props": {}, "dna": v.tolist()} for i, v in enumerate(far)]
-    graph.write("upsert_models", models)
+    graph.query("upsert_run", run_id="run:test", props={})
+    graph.write("upsert_models", [{**m, "release_date": None} for m in models], run_id="run:test")
     hits = graph.query("nearest_to_vector", vector=centre.tolist(), k=3)
     assert [h["id"] for h in hits] == ["near0", "near1", "near2"]
 
