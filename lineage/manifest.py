@@ -21,6 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ManifestError
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text and pydantic parses them,
+    so a bad date is a one-line error naming the entry instead of a crash inside PyYAML."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 Relation = Literal["finetune", "adapter", "merge", "quantized", "distillation", "pruned"]
 
 
@@ -142,7 +152,7 @@ def load_manifest(path: str | Path) -> Manifest:
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_Loader)
     except json.JSONDecodeError as e:
         raise ManifestError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
     except yaml.YAMLError as e:
