@@ -100,5 +100,40 @@ def browser_cmd(
         print(line)
 
 
+@db_app.command("clear")
+def clear_cmd(
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete every node and relationship.")] = False,
+) -> None:
+    """Delete everything in the configured database (the schema stays).
+
+    Example: lineage db clear --yes
+    """
+    from ..errors import ConfigError
+    from ..graph import Graph
+
+    s = settings_from()
+    if not yes:
+        raise ConfigError(f"this deletes every node in database {s.neo4j_database!r} at {s.neo4j_uri}",
+                          hint="add --yes to confirm")
+    with Graph(s) as g:
+        g.query("clear_graph")
+    info(f"cleared database {s.neo4j_database!r}")
+
+
+@db_app.command("unlock")
+def unlock_cmd() -> None:
+    """Break the ingest lock left by an ingest that died on another machine.
+
+    Example: lineage db unlock
+    """
+    from ..graph import Graph
+
+    with Graph(settings_from()) as g:
+        rows = g.query("ingest_lock_holder")
+        for r in rows:
+            g.query("release_ingest_lock", owner=r["owner"])
+    info(f"released the lock held by {rows[0]['owner']}" if rows else "no ingest lock was held")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")

@@ -1,0 +1,93 @@
+"""House rules that keep the code base honest: Cypher only in .cypher files, a pure numeric core,
+lazy heavy imports, and every CLI command helped and documented."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CYPHER_IN_STRING = re.compile(r"""["'](?:\s*)(MATCH|MERGE|UNWIND|CREATE (?:CONSTRAINT|INDEX|VECTOR)|DETACH DELETE|CALL db\.)\b""")
+
+
+def _python_sources():
+    for folder in ("lineage", "loaders"):
+        yield from (ROOT / folder).rglob("*.py")
+
+
+def test_no_cypher_in_python_strings():
+    offenders = []
+    for path in _python_sources():
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            if CYPHER_IN_STRING.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not offenders, "Cypher belongs in cypher/*.cypher:\n" + "\n".join(offenders)
+
+
+def test_every_cypher_file_parses_and_declares_its_parameters():
+    from lineage.queries import load_library
+
+    lib = load_library()
+    files = sorted(p.stem for p in (ROOT / "cypher").glob("*.cypher"))
+    assert lib.names() == files
+    for q in lib:
+        assert q.description, q.name
+        if q.mode == "read":
+            # Browser users need a ready :param line for every parameter.
+            declared = {p.name for p in q.params}
+            pasted = {re.match(r":param\s+(\w+)", b).group(1) for b in q.browser_params}
+            assert declared == pasted, q.name
+
+
+def test_query_file_errors_name_path_and_line(tmp_path):
+    from lineage.errors import QueryError
+    from lineage.queries import parse_query_file
+
+    with pytest.raises(QueryError, match="x.cypher: parameter\\(s\\) used but not declared: k"):
+        parse_query_file(tmp_path / "x.cypher", "// mode: read\nMATCH (n) RETURN n LIMIT $k")
+    with pytest.raises(QueryError, match="declared but not used: k"):
+        parse_query_file(tmp_path / "x.cypher", "// mode: read\n// param k: n\nMATCH (n) RETURN n")
+    with pytest.raises(QueryError, match="x.cypher:1: missing or invalid"):
+        parse_query_file(tmp_path / "x.cypher", "MATCH (n) RETURN n")
+    q = parse_query_file(tmp_path / "x.cypher", "// mode: read\n// param k = 5: n\nMATCH (n) // $notparam\nRETURN '$str', n LIMIT $k")
+    assert q.bind({}) == {"k": 5}
+
+
+def _imports_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
+                         capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_import_and_help_stay_light():
+    mods = _imports_after("import lineage, lineage.cli.app; lineage.cli.app.get_app()")
+    assert not {"torch", "transformers", "neo4j", "sentence_transformers"} & mods
+
+
+def test_numeric_core_imports_no_io_libraries():
+    mods = _imports_after("import importlib, pkgutil, lineage.core as c\n"
+                          "[importlib.import_module('lineage.core.' + m.name) for m in pkgutil.iter_modules(c.__path__)]")
+    assert not {"torch", "transformers", "neo4j", "httpx", "sentence_transformers"} & mods
+
+
+def test_every_command_has_help_and_is_in_readme():
+    import typer.main
+
+    from lineage.cli.app import get_app
+
+    readme = (ROOT / "README.md").read_text()
+    group = typer.main.get_command(get_app())
+    names = []
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):
+            names += [(f"{name} {sub}", c) for sub, c in cmd.commands.items()]
+        else:
+            names.append((name, cmd))
+    for full, cmd in names:
+        assert (cmd.help or "").strip(), f"`lineage {full}` has no help"
+        assert "Example:" in cmd.help, f"`lineage {full}` help lacks an example"
+        assert f"lineage {full}" in readme, f"`lineage {full}` is not documented in README.md"
