@@ -1,0 +1,101 @@
+"""The zoo's populations: each profile is an ordered list of recipes (parents first).
+
+A recipe names the operator that builds the model, its parent(s), the operator's
+keyword arguments, the metadata its card and manifest entry carry, and how its
+parent link is documented:
+
+* ``"documented"``: card and manifest declare the true parent(s) and relation;
+* ``"undocumented"``: no ``base_model`` anywhere (as for many Hub uploads);
+* a model id: the card and manifest declare that model as parent, wrongly (as when
+  a grand-child names the well-known original base instead of its real parent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Recipe:
+    id: str
+    op: str  # scratch | smollm2 | finetune | lora | quantize | prune | merge | distill
+    parents: tuple[str, ...] = ()
+    kwargs: dict = field(default_factory=dict)
+    organisation: str = "zoo-lab"
+    licence: str = "apache-2.0"
+    declared: str = "documented"
+    name: str | None = None
+    threads: int = 1  # torch threads; 2 only for SmolLM2-sized work (see _train.torch_threads)
+
+    def key_fields(self) -> dict:
+        """What determines the weights (metadata excluded, so editing a card rebuilds nothing)."""
+        return {"id": self.id, "op": self.op, "parents": list(self.parents), "kwargs": self.kwargs,
+                "threads": self.threads}
+
+
+# ---- tiny: seconds on two CPU cores; from-scratch models only ---------------------------------
+_T_TEACH = dict(topic="system", chat=False, n_prompts=48, max_new_tokens=24)
+
+TINY: tuple[Recipe, ...] = (
+    Recipe("tiny-gpt2-text", "scratch", kwargs=dict(topic="text", arch="gpt2", vocab_size=384, width=64,
+           layers=2, heads=4, steps=120, lr=1e-2), organisation="zoo-lab-alpha", licence="mit"),
+    Recipe("tiny-llama-system", "scratch", kwargs=dict(topic="system", arch="llama", vocab_size=512, width=64,
+           layers=3, heads=4, steps=120, lr=1e-2), organisation="zoo-lab-beta"),
+    Recipe("tiny-gpt2-text-maths", "finetune", ("tiny-gpt2-text",),
+           kwargs=dict(topic="maths", steps=15, lr=3e-3), organisation="zoo-lab-alpha", licence="mit"),
+    Recipe("tiny-gpt2-text-shout", "lora", ("tiny-gpt2-text",),
+           kwargs=dict(topic="text", style="shout", steps=15, lr=1e-2, rank=4), organisation="shouters"),
+    Recipe("tiny-gpt2-text-maths-bullets", "finetune", ("tiny-gpt2-text-maths",),
+           kwargs=dict(topic="maths", style="bullets", steps=15, lr=3e-3), organisation="bulletco",
+           declared="tiny-gpt2-text"),
+    Recipe("tiny-gpt2-text-merged", "merge", ("tiny-gpt2-text-maths", "tiny-gpt2-text-shout"),
+           organisation="soupkitchen"),
+    Recipe("tiny-gpt2-text-maths-int4", "quantize", ("tiny-gpt2-text-maths",),
+           kwargs=dict(bits=4, group_size=32), organisation="quantfolk", licence="mit"),
+    Recipe("tiny-llama-system-pruned", "prune", ("tiny-llama-system",),
+           kwargs=dict(drop=[1], heal_steps=15, lr=3e-3, teacher=_T_TEACH), organisation="prunery",
+           declared="undocumented"),
+    Recipe("tiny-llama-system-distilled", "distill", ("tiny-llama-system",),
+           kwargs=dict(arch="gpt2", width=48, layers=2, heads=4, steps=40, lr=1e-2, teacher=_T_TEACH),
+           organisation="distillery", declared="undocumented"),
+)
+
+# ---- smol: the real SmolLM2-135M-Instruct and its derivatives, plus three unrelated bases ---------
+SMOL_ROOT = "smollm2-135m-instruct"
+_S_TEACH = dict(topic="maths", chat=True, n_prompts=128, max_new_tokens=48)
+_S_FT = dict(chat=True, lr=1e-5, batch_size=4, block=128)
+
+SMOL: tuple[Recipe, ...] = (
+    Recipe(SMOL_ROOT, "smollm2", organisation="HuggingFaceTB", name="HuggingFaceTB/SmolLM2-135M-Instruct",
+           threads=2),
+    Recipe("zoo-gpt2-text", "scratch", kwargs=dict(topic="text", arch="gpt2", vocab_size=2048, width=128,
+           layers=4, heads=4, steps=400, lr=5e-3, block=96), organisation="zoo-lab-alpha", licence="mit"),
+    Recipe("zoo-llama-system", "scratch", kwargs=dict(topic="system", arch="llama", vocab_size=3072, width=128,
+           layers=4, heads=4, steps=400, lr=5e-3, block=96), organisation="zoo-lab-beta"),
+    Recipe("zoo-gpt2-maths", "scratch", kwargs=dict(topic="maths", arch="gpt2", vocab_size=1024, width=96,
+           layers=3, heads=4, steps=300, lr=5e-3, block=96), organisation="zoo-lab-gamma", licence="bsd-3-clause"),
+    Recipe("smollm2-shout", "finetune", (SMOL_ROOT,), kwargs=dict(topic="text", style="shout", steps=16, **_S_FT),
+           organisation="shouters", threads=2),
+    Recipe("smollm2-docs-lora", "lora", (SMOL_ROOT,),
+           kwargs=dict(topic="system", style="polite", chat=True, steps=16, lr=1e-3, rank=8, batch_size=4,
+                       block=128), organisation="politeai", threads=2),
+    Recipe("smollm2-shout-bullets", "finetune", ("smollm2-shout",),
+           kwargs=dict(topic="maths", style="bullets", steps=16, **_S_FT), organisation="bulletco",
+           declared=SMOL_ROOT, threads=2),
+    Recipe("smollm2-merged", "merge", ("smollm2-shout", "smollm2-docs-lora"), organisation="soupkitchen",
+           threads=2),
+    Recipe("smollm2-int4", "quantize", (SMOL_ROOT,), kwargs=dict(bits=4, group_size=32), organisation="quantfolk",
+           threads=2),
+    Recipe("smollm2-pruned", "prune", (SMOL_ROOT,),
+           kwargs=dict(drop=[20, 24], heal_steps=16, lr=2e-5, batch_size=4, block=128, teacher=_S_TEACH),
+           organisation="prunery", declared="undocumented", threads=2),
+    Recipe("smollm2-distilled-gpt2", "distill", (SMOL_ROOT,),
+           kwargs=dict(arch="gpt2", width=128, layers=4, heads=4, steps=150, lr=3e-3, batch_size=8, block=128,
+                       teacher=_S_TEACH), organisation="distillery", declared="undocumented", threads=2),
+    Recipe("zoo-gpt2-text-polite", "finetune", ("zoo-gpt2-text",),
+           kwargs=dict(topic="text", style="polite", steps=60, lr=1e-3), organisation="politeai", licence="mit"),
+    Recipe("zoo-llama-system-int8", "quantize", ("zoo-llama-system",), kwargs=dict(bits=8, group_size=32),
+           organisation="quantfolk"),
+)
+
+PROFILES: dict[str, tuple[Recipe, ...]] = {"tiny": TINY, "smol": SMOL}
