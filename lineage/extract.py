@@ -175,6 +175,15 @@ class Extractor:
             self._encoder = load_encoder(self.config.encoder, device=resolve_device(self.config.device))
         return self._encoder
 
+    def check(self, entry) -> None:
+        """Validate a model source (path, weights, tokenizer files) without loading it."""
+        from .loaders import open_source
+
+        entry = entry_from(entry)
+        if entry.source_kind != "dna":
+            cfg = self.config
+            open_source(entry, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
+
     # -- answers ---------------------------------------------------------------------
     def answers(self, entry) -> tuple[list[str], ExtractReport]:
         """Every probe's answer for one model, from the cache where possible."""

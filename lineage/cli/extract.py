@@ -1,7 +1,96 @@
-"""`lineage extract` (placeholder until its issue lands)."""
+"""`lineage extract`: the DNA of one or more models, one file per model plus a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
 
+from ._output import Format, err_console, info, render_rows
+
+
+def extract_cmd(
+    models: Annotated[List[str], typer.Argument(help="Model folders, .gguf files or hub ids.", show_default=False)],
+    probes: Annotated[str, typer.Option(help="rand, paper, paper:<folder>, or a .jsonl/.txt file.")] = "rand",
+    n_probes: Annotated[int, typer.Option(help="Number of probes.")] = 100,
+    probe_seed: Annotated[int, typer.Option(help="Seed of the rand probe grammar.")] = 0,
+    max_new_tokens: Annotated[int, typer.Option(help="New tokens per answer.")] = 64,
+    temperature: Annotated[float, typer.Option(help="0 = greedy (deterministic).")] = 0.0,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling (only when temperature > 0).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed (only when temperature > 0).")] = 0,
+    chat_template: Annotated[bool, typer.Option("--chat-template/--no-chat-template",
+                                                help="Wrap probes in the tokenizer's chat template when it has one.")] = True,
+    encoder: Annotated[Optional[str], typer.Option(help="Sentence encoder: default offline MiniLM; 'paper' = "
+                                                   "Qwen3-Embedding-8B; or a local folder / hub id.", show_default=False)] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto (CUDA bf16, CPU fp32), float32, bfloat16, float16.")] = "auto",
+    batch_size: Annotated[str, typer.Option(help="'auto' (from free memory) or an integer.")] = "auto",
+    dna_dim: Annotated[int, typer.Option(help="DNA dimension.")] = 128,
+    projection_seed: Annotated[int, typer.Option(help="Seed of the shared projections.")] = 42,
+    out: Annotated[Path, typer.Option(help="Folder for the DNA files.")] = Path("dna"),
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Response cache (default LINEAGE_CACHE_DIR).",
+                                                      show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", help="Summary format.")] = Format.table,
+) -> None:
+    """Extract the DNA of each model and write <out>/<model>.dna.json, then print a summary.
+
+    Answers are cached (by model content, probes, generation settings and dtype), so a
+    rerun or an interrupted run never regenerates them; changing --encoder re-encodes
+    only.
+
+    Example: lineage extract ./models/my-model model.gguf --n-probes 100 --max-new-tokens 64 --out dna/
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..dna import GenerationConfig
+    from ..dnafile import dna_filename, save_dna
+    from ..errors import ConfigError
+    from ..extract import ExtractConfig, Extractor
+    from .options import settings_from
+
+    if batch_size != "auto" and not batch_size.isdigit():
+        raise ConfigError(f"--batch-size {batch_size!r}: use 'auto' or a positive integer")
+    try:
+        cfg = ExtractConfig(
+            probes=probes, n_probes=n_probes, probe_seed=probe_seed, encoder=encoder, device=device,
+            dtype=dtype, batch_size=batch_size if batch_size == "auto" else int(batch_size), dna_dim=dna_dim,
+            projection_seed=projection_seed,
+            generation=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                        seed=seed, chat_template=chat_template))
+    except ValueError as e:  # pydantic ValidationError is a ValueError
+        raise ConfigError(f"invalid option: {str(e).splitlines()[-1].strip()}") from None
+    cache = cache_dir or settings_from().cache_dir
+    rows = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console,
+                  transient=False) as bar:
+        overall = bar.add_task("models", total=len(models), rate="")
+        tasks: dict[str, int] = {}
+
+        def progress(model_id: str, done: int, total: int, n_tokens: int) -> None:
+            if model_id not in tasks:
+                tasks[model_id] = bar.add_task(f"  {model_id}", total=total, rate="")
+            t = bar.tasks[tasks[model_id]]
+            rate = f"{n_tokens / t.elapsed:.1f} tok/s" if n_tokens and t.elapsed else ""
+            bar.update(tasks[model_id], completed=done, rate=rate)
+
+        ex = Extractor(cfg, cache, progress=progress)
+        for m in models:  # fail on a bad path before spending minutes on the others
+            ex.check(m)
+        for m in models:
+            d = ex.extract(m)
+            path = save_dna(d, out / dna_filename(d.model_id))
+            rep = ex.reports[-1]
+            rows.append({"model": d.model_id, "n_empty": d.n_empty, "degenerate": d.degenerate,
+                         "cached": rep.n_cached, "seconds": round(rep.seconds, 2),
+                         "tokens_per_s": round(rep.tokens_per_s, 1), "file": str(path)})
+            bar.advance(overall)
+    render_rows(rows, format, title="DNA extraction")
+    degenerate = [r["model"] for r in rows if r["degenerate"]]
+    if degenerate:
+        info(f"warning: degenerate (mostly empty answers): {', '.join(degenerate)}")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("extract")(extract_cmd)
