@@ -36,10 +36,14 @@ def _block(A: np.ndarray, a2: np.ndarray, B: np.ndarray, b2: np.ndarray, metric:
     """Distances between the rows of two prepared blocks, float64."""
     G = A @ B.T
     if metric == "cosine":
-        return np.clip(1.0 - G, 0.0, 2.0)
-    sq = a2[:, None] + b2[None, :] - 2.0 * G
-    np.maximum(sq, 0.0, out=sq)
-    return np.sqrt(sq, out=sq)
+        np.subtract(1.0, G, out=G)
+        return np.clip(G, 0.0, 2.0, out=G)
+    # in place: no n x block temporaries beyond G itself
+    G *= -2.0
+    G += a2[:, None]
+    G += b2[None, :]
+    np.maximum(G, 0.0, out=G)
+    return np.sqrt(G, out=G)
 
 
 def iter_distance_blocks(
@@ -198,6 +202,11 @@ def pair_distances(X: np.ndarray, i: np.ndarray, j: np.ndarray, *, metric: Metri
     """Distances of the given row pairs only, float64, shape ``(len(i),)``."""
     P = _prepare(X, metric)
     i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
-    if metric == "cosine":
-        return np.clip(1.0 - np.einsum("ij,ij->i", P[i], P[j]), 0.0, 2.0)
-    return np.linalg.norm(P[i] - P[j], axis=1)
+    out = np.empty(i.shape[0], dtype=np.float64)
+    for s in range(0, i.shape[0], 16384):  # bounded temporaries
+        a, b = P[i[s : s + 16384]], P[j[s : s + 16384]]
+        if metric == "cosine":
+            out[s : s + 16384] = np.clip(1.0 - np.einsum("ij,ij->i", a, b), 0.0, 2.0)
+        else:
+            out[s : s + 16384] = np.linalg.norm(a - b, axis=1)
+    return out

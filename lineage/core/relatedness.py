@@ -143,7 +143,7 @@ def fit_null(
     exclude_pairs: set[tuple[int, int]] | None = None,
     metric: Metric = "euclidean",
     method: NullMethod = "auto",
-    max_pairs: int = 200_000,
+    max_pairs: int = 50_000,
     min_pairs: int = 30,
     random_state: int = 0,
 ) -> NullDistribution:

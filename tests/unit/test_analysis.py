@@ -1,0 +1,121 @@
+"""Parents, analysis API, speeds, simulation and evaluation on synthetic populations."""
+
+import datetime as dt
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lineage.core.analysis import analyse_population
+from lineage.core.simulate import simulate_population
+from lineage.core.speed import family_speeds
+
+
+@pytest.fixture(scope="module")
+def pop():
+    return simulate_population(160, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def analysis(pop):
+    return analyse_population(pop.ids, pop.X, release_dates=pop.release_dates, families=pop.families,
+                              declared_parents=pop.declared_parents, declared_relations=pop.declared_relations)
+
+
+def test_parents_never_postdate_children(pop, analysis):
+    date = dict(zip(pop.ids, pop.release_dates))
+    assert analysis.parents
+    for e in analysis.parents:
+        assert date[e.parent] <= date[e.child]
+        assert 0.0 <= e.confidence <= 1.0 and e.p_value <= analysis.fpr and e.distance >= 0
+    assert len({e.child for e in analysis.parents}) == len(analysis.parents)
+
+
+def test_parents_respect_structural_priors_and_mostly_right(pop, analysis):
+    rel = dict(zip(pop.ids, pop.declared_relations))
+    assert all(rel[e.parent] not in ("quantized", "merge") for e in analysis.parents)
+    truth = dict(zip(pop.ids, pop.true_parents))
+    right = sum(e.parent in truth[e.child] for e in analysis.parents)
+    assert right / len(analysis.parents) > 0.8
+
+
+def test_parents_without_dates_form_a_forest(pop):
+    a = analyse_population(pop.ids, pop.X)
+    par = a.parent_of()
+    for m in pop.ids:  # walking up always ends: no cycles
+        seen, v = set(), m
+        while v is not None:
+            assert v not in seen
+            seen.add(v)
+            v = par[v]
+
+
+def test_analysis_shapes_and_rerun_stability(pop, analysis):
+    n = len(pop.ids)
+    assert len(analysis.neighbours) == n * 10
+    a, b, d, r = analysis.neighbours[0]
+    assert r == 1 and a != b and d >= 0
+    again = analyse_population(pop.ids, pop.X, release_dates=pop.release_dates, families=pop.families,
+                               declared_parents=pop.declared_parents, declared_relations=pop.declared_relations)
+    assert again.tree.root == analysis.tree.root and again.tree.nodes == analysis.tree.nodes
+    assert again.parents == analysis.parents
+    assert set(analysis.tree.leaves) == set(pop.ids)
+    assert analysis.tree.to_newick().count("'") >= 2 * n  # ids hold '/', so they are quoted
+
+
+def test_undocumented_and_conflicts_find_the_planted_errors(pop, analysis):
+    truth = dict(zip(pop.ids, pop.true_parents))
+    wrong = {(m, d[0]) for m, d, t in zip(pop.ids, pop.declared_parents, pop.true_parents) if d and d != t}
+    assert wrong, "the simulation should plant wrong declared parents"
+    flagged = {(c.child, c.declared_parent) for c in analysis.conflicts}
+    assert wrong <= flagged
+    hidden = {(t[0], m) for m, d, t in zip(pop.ids, pop.declared_parents, pop.true_parents) if t and not d}
+    found = {(u.a, u.b) for u in analysis.undocumented if u.kind == "parent"}
+    assert len(hidden & found) >= 0.7 * len(hidden)
+    ps = [u.p_value for u in analysis.undocumented]
+    assert ps == sorted(ps) and all(p <= analysis.fpr for p in ps)
+    assert all(u.b in truth and u.a in pop.ids for u in analysis.undocumented)
+
+
+def test_family_speed_recovers_a_known_slope():
+    ids = [f"m{i}" for i in range(5)]
+    dates = [dt.date(2020, 1, 1) + dt.timedelta(days=int(365.25 * t)) for t in (0, 0.5, 1, 2, 3)]
+    r2t = {m: 0.3 * t + 1 for m, t in zip(ids, (0, 0.5, 1, 2, 3))}
+    (s,) = family_speeds(ids, r2t, dates, ["f"] * 5)
+    assert s.speed == pytest.approx(0.3, rel=1e-3) and s.r2 == pytest.approx(1.0, abs=1e-6)
+    assert s.n_models == 5 and s.span_days == (dates[-1] - dates[0]).days
+    assert family_speeds(ids[:1], r2t, dates[:1], ["g"]) == []
+
+
+def test_faster_family_gets_higher_speed():
+    pop = simulate_population(240, n_families=6, random_state=2)
+    a = analyse_population(pop.ids, pop.X, release_dates=pop.release_dates, families=pop.families)
+    est = {s.family: s.speed for s in a.family_speeds}
+    fams = sorted(est)
+    true = np.array([pop.family_rates[f] for f in fams])
+    from scipy.stats import spearmanr
+    assert spearmanr(true, [est[f] for f in fams]).statistic > 0
+
+
+def test_evaluation_runs_on_a_simulation():
+    from lineage.evaluate import evaluate_population
+
+    pop = simulate_population(120, random_state=8)
+    ev = evaluate_population(pop.ids, pop.X, dict(zip(pop.ids, pop.true_parents)), dict(zip(pop.ids, pop.families)),
+                             release_dates=pop.release_dates, families=pop.families,
+                             declared_parents=pop.declared_parents, declared_relations=pop.declared_relations)
+    v = ev.as_dict()
+    assert v["parent_directed_accuracy"] > 0.7
+    assert v["parent_undirected_accuracy"] >= v["parent_directed_accuracy"]
+    assert 0 <= v["robinson_foulds_normalised"] <= 1
+    assert v["related_null_by_model_auc"] > 0.8 and v["related_null_by_family_auc"] > 0.8
+    assert v["related_null_by_model_realised_fpr"] < 0.05
+    assert v["conflict_recall"] == 1.0
+
+
+def test_core_imports_no_torch_or_neo4j():
+    code = ("import sys; import lineage.core.analysis, lineage.core.metrics, lineage.core.simulate; "
+            "bad = [m for m in ('torch', 'neo4j', 'transformers', 'sklearn') if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
