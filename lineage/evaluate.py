@@ -97,7 +97,11 @@ def cross_validate_relatedness(
     X = np.asarray(X)
     ys, preds, scores = [], [], []
     rng = np.random.default_rng(random_state)
-    for test in group_folds(groups, n_splits, random_state):
+    n_groups = len(set(groups))
+    if n_groups < 4:
+        raise ValueError(f"a group-disjoint split needs at least 4 groups, got {n_groups}")
+    # every test fold holds at least two groups, so it has unrelated pairs to score
+    for test in group_folds(groups, min(n_splits, n_groups // 2), random_state):
         train = np.setdiff1d(np.arange(X.shape[0]), test)
         if len(test) < 2 or len(train) < 3:
             continue

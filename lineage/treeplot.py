@@ -189,3 +189,6 @@ def write_tree(
         "png": str(png),
         "svg": str(svg),
     }
+
+
+save_tree = plot_tree  # the name the ingest calls
