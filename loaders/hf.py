@@ -84,6 +84,7 @@ class HFSource:
     """
 
     kind = "hf"
+    n_loads = 0  # class-wide count of real model loads (lets tests prove a cache hit loads nothing)
 
     def __init__(self, model_id: str, *, path: Path | None = None, hub_id: str | None = None,
                  device: str = "auto", dtype: str = "auto", batch_size: str | int = "auto",
@@ -172,6 +173,7 @@ class HFSource:
             raise ModelLoadError(f"model {self.model_id!r}: cannot load its weights ({_short(e)})") from None
         model.to(self.device)
         model.eval()
+        HFSource.n_loads += 1
         self._prepare_tokenizer(tok)
         self.model, self.tokenizer = model, tok
 

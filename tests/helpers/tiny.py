@@ -54,8 +54,8 @@ def build_tiny_model(path: str | Path, *, arch: str = "gpt2", seed: int = 0, cha
                      eos_bias: float | None = None) -> Path:
     """Save a seeded random causal LM (``arch`` 'gpt2' or 'llama') with its tokenizer to ``path``.
 
-    ``eos_bias`` adds that value to the EOS logit (via the output bias trick on
-    the LM head weights) so tests can make a model that mostly answers nothing.
+    ``eos_bias`` (gpt2 only) makes EOS win by about that many logits at every step,
+    so tests can make a model that answers nothing.
     """
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
@@ -77,14 +77,13 @@ def build_tiny_model(path: str | Path, *, arch: str = "gpt2", seed: int = 0, cha
     else:
         raise ValueError(f"unknown arch {arch!r}")
     if eos_bias is not None:
+        if arch != "gpt2":
+            raise ValueError("eos_bias is implemented for gpt2 only")
         with torch.no_grad():
-            head = model.get_output_embeddings().weight
-            if getattr(model.config, "tie_word_embeddings", False):
-                model.config.tie_word_embeddings = False
-                model.get_output_embeddings().weight = torch.nn.Parameter(head.detach().clone())
-                head = model.get_output_embeddings().weight
-            # the final hidden state is layer-normed, so a large row makes EOS win almost always
-            head[tok.eos_token_id] = head[tok.eos_token_id] * 0 + eos_bias
+            # final layer norm adds a constant bias; the EOS row of the (tied) head reads it,
+            # so EOS wins by about eos_bias logits at every step: the model answers nothing
+            model.transformer.ln_f.bias.fill_(1.0)
+            model.get_output_embeddings().weight[tok.eos_token_id] = eos_bias / hidden
     model.save_pretrained(str(path))
     return path
 
