@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -28,12 +27,6 @@ def torch_threads(n: int = MAX_THREADS) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-def derive_seed(seed: int, *parts: str) -> int:
-    """A 31-bit seed that depends on the zoo seed and a model's identity."""
-    h = hashlib.sha256(f"{seed}|{'|'.join(parts)}".encode()).digest()
-    return int.from_bytes(h[:4], "little") & 0x7FFFFFFF
 
 
 def lm_examples(tokenizer, text: str, block: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -30,7 +30,7 @@ import yaml
 
 from ..dnafile import atomic_write_text
 from ..errors import CacheError, ConfigError
-from .profiles import PROFILES, Recipe
+from .profiles import PROFILES, RELATION, Recipe
 
 ZOO_FORMAT = 1
 MARKER = ".zoo-build.json"
@@ -128,6 +128,35 @@ def _run_operator(r: Recipe, tmp: Path, parent_dirs: list[Path], parent_keys: li
     raise ConfigError(f"unknown zoo operator {r.op!r} in recipe {r.id}")
 
 
+def _derive_seed(seed: int, model_id: str) -> int:
+    h = hashlib.sha256(f"{seed}|{model_id}".encode()).digest()
+    return int.from_bytes(h[:4], "little") & 0x7FFFFFFF
+
+
+def _build_one(r: Recipe, folder: Path, key: str, parents: list, seed: int, work: Path) -> tuple[dict, float]:
+    """Build one model into a temporary folder, then rename it into place."""
+    from ._train import torch_threads
+
+    tmp = folder.parent / f".tmp-{r.id}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    t0 = time.perf_counter()
+    restore = _quiet_transformers()
+    try:
+        with torch_threads(r.threads):
+            facts = _run_operator(r, tmp, [p.path for p in parents], [p.key for p in parents], seed, work)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        restore()
+    secs = round(time.perf_counter() - t0, 2)
+    (tmp / MARKER).write_text(json.dumps({"key": key, "seconds": secs, "facts": facts}, indent=1),
+                              encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return facts, secs
+
+
 def _card(m: ZooModel, r: Recipe, name: str, profile: str, relation_declared: str | None) -> str:
     front: dict = {"license": r.licence, "model_name": name, "organisation": r.organisation,
                    "release_date": m.release_date.isoformat(), "library_name": "transformers",
@@ -212,52 +241,35 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
     say = progress or (lambda _msg: None)
 
     from . import corpus
-    from ._train import derive_seed, torch_threads
 
     chash = corpus.corpus_hash()
-    restore = _quiet_transformers()
     t_all = time.perf_counter()
     built: dict[str, ZooModel] = {}
-    try:
-        for i, r in enumerate(recipes):
-            with torch_threads(r.threads):
-                parents = [built[p] for p in r.parents]
-                key = _model_key(r, seed, [p.key for p in parents], chash)
-                folder = models_dir / r.id
-                marker = _read_marker(folder)
-                cached = marker is not None and marker.get("key") == key
-                if cached:
-                    facts, secs = marker["facts"], marker["seconds"]
-                    say(f"[{i + 1}/{len(recipes)}] {r.id}: cached")
-                else:
-                    say(f"[{i + 1}/{len(recipes)}] {r.id}: building ({r.op})")
-                    tmp = models_dir / f".tmp-{r.id}"
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    t0 = time.perf_counter()
-                    facts = _run_operator(r, tmp, [p.path for p in parents], [p.key for p in parents],
-                                          derive_seed(seed, r.id), work)
-                    secs = round(time.perf_counter() - t0, 2)
-                    (tmp / MARKER).write_text(json.dumps({"key": key, "seconds": secs, "facts": facts},
-                                                         indent=1), encoding="utf-8")
-                    shutil.rmtree(folder, ignore_errors=True)
-                    tmp.rename(folder)
-                from .operators import RELATION
-
-                relation = RELATION.get(r.op)
-                family = parents[0].family if parents else r.id
-                if r.declared == "documented":
-                    declared = list(r.parents)
-                elif r.declared == "undocumented":
-                    declared = []
-                else:
-                    declared = [r.declared]
-                built[r.id] = ZooModel(
-                    id=r.id, path=folder, op=r.op, parents=r.parents, relation=relation, family=family,
-                    release_date=EPOCH + dt.timedelta(days=DAYS_BETWEEN_RELEASES * i), key=key,
-                    seconds=secs, cached=cached, params=int(facts["params"]),
-                    architecture=_architecture(folder), declared=declared)
-    finally:
-        restore()
+    for i, r in enumerate(recipes):
+        parents = [built[p] for p in r.parents]
+        key = _model_key(r, seed, [p.key for p in parents], chash)
+        folder = models_dir / r.id
+        marker = _read_marker(folder)
+        cached = marker is not None and marker.get("key") == key and (folder / "config.json").is_file()
+        if cached:
+            facts, secs = marker["facts"], marker["seconds"]
+            say(f"[{i + 1}/{len(recipes)}] {r.id}: cached")
+        else:
+            say(f"[{i + 1}/{len(recipes)}] {r.id}: building ({r.op})")
+            facts, secs = _build_one(r, folder, key, parents, _derive_seed(seed, r.id), work)
+        relation = RELATION[r.op] if r.parents else None
+        family = parents[0].family if parents else r.id
+        if r.declared == "documented":
+            declared = list(r.parents)
+        elif r.declared == "undocumented":
+            declared = []
+        else:
+            declared = [r.declared]
+        built[r.id] = ZooModel(
+            id=r.id, path=folder, op=r.op, parents=r.parents, relation=relation, family=family,
+            release_date=EPOCH + dt.timedelta(days=DAYS_BETWEEN_RELEASES * i), key=key,
+            seconds=secs, cached=cached, params=int(facts["params"]),
+            architecture=_architecture(folder), declared=declared)
     total = round(time.perf_counter() - t_all, 2)
     models = list(built.values())
     result = ZooResult(dir=out, manifest_path=out / "manifest.yaml", truth_path=out / "truth.json",
@@ -299,15 +311,12 @@ def _write_outputs(res: ZooResult, recipes: dict[str, Recipe], chash: str) -> No
     wrong = [{"child": m.id, "declared": d, "true_parents": list(m.parents)}
              for m in res.models for d in m.declared if d not in m.parents]
     import platform
-
-    import tokenizers
-    import torch
-    import transformers
+    from importlib.metadata import version
 
     info = {
         "format": ZOO_FORMAT, "profile": res.profile, "seed": res.seed, "corpus_hash": chash,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                     "transformers": transformers.__version__, "tokenizers": tokenizers.__version__},
+        "versions": {"python": platform.python_version(),
+                     **{p: version(p) for p in ("torch", "transformers", "tokenizers")}},
         "build_seconds": res.seconds,
         "models": [{"id": m.id, "op": m.op, "parents": list(m.parents), "relation": m.relation,
                     "declared_base_model": m.declared, "key": m.key, "seconds": m.seconds, "cached": m.cached,

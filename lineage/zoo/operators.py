@@ -15,17 +15,8 @@ from typing import Sequence
 import torch
 
 from . import corpus
+from .profiles import RELATION  # noqa: F401  (re-exported: operator -> relation)
 from ._train import chat_examples, format_prompt, generate, lm_examples, load, n_params, save, train
-
-RELATION = {
-    "finetune": "finetune",
-    "lora": "adapter",
-    "quantize": "quantized",
-    "prune": "pruned",
-    "merge": "merge",
-    "distill": "distillation",
-}
-
 
 def _examples(tok, *, topic: str, style: str, chat: bool, block: int, n_pairs: int | None = None):
     if chat:

@@ -15,6 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+# operator -> the ground-truth relation of the edge(s) it creates
+RELATION = {
+    "finetune": "finetune",
+    "lora": "adapter",
+    "quantize": "quantized",
+    "prune": "pruned",
+    "merge": "merge",
+    "distill": "distillation",
+}
+
+
 @dataclass(frozen=True)
 class Recipe:
     id: str

@@ -1,0 +1,245 @@
+"""The tiny zoo, really built: loadable models, honest metadata, deterministic weights.
+
+The tiny profile is built three times per session (seed 0 twice, seed 1 once),
+each in a few seconds to tens of seconds on two busy cores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from lineage.manifest import load_manifest, load_truth
+from lineage.zoo import build_zoo
+
+RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
+PROBE = "This module provides functions for working with"
+
+
+@pytest.fixture(scope="session")
+def zoo(tmp_path_factory):
+    return build_zoo("tiny", seed=0, out=tmp_path_factory.mktemp("zoo-a"))
+
+
+@pytest.fixture(scope="session")
+def zoo_again(tmp_path_factory):
+    return build_zoo("tiny", seed=0, out=tmp_path_factory.mktemp("zoo-b"))
+
+
+@pytest.fixture(scope="session")
+def zoo_seed1(tmp_path_factory):
+    return build_zoo("tiny", seed=1, out=tmp_path_factory.mktemp("zoo-c"))
+
+
+def _weights_digest(folder: Path) -> str:
+    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+
+
+def _front_matter(card: Path) -> dict:
+    text = card.read_text(encoding="utf-8")
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+_loaded: dict[Path, tuple] = {}
+
+
+def _load(path: Path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if path not in _loaded:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        _loaded[path] = (model, AutoTokenizer.from_pretrained(path))
+    return _loaded[path]
+
+
+@torch.no_grad()
+def _logits(path: Path) -> torch.Tensor:
+    model, tok = _load(path)
+    ids = tok(PROBE, return_tensors="pt")["input_ids"]
+    return model(input_ids=ids).logits[0]
+
+
+def _by_id(res):
+    return {m.id: m for m in res.models}
+
+
+def test_every_derivative_loads_and_answers_differently_from_its_parents(zoo):
+    models = _by_id(zoo)
+    derived = [m for m in zoo.models if m.parents]
+    assert {m.relation for m in derived} == RELATIONS
+    for m in derived:
+        child = _logits(m.path)
+        assert torch.isfinite(child).all(), m.id
+        for p in m.parents:
+            parent = _logits(models[p].path)
+            assert child.shape == parent.shape, (m.id, p)  # every operator keeps the parent's tokenizer
+            assert (child - parent).abs().max() > 1e-3, f"{m.id} answers like its parent {p}"
+
+
+def _state(path: Path) -> dict[str, torch.Tensor]:
+    return {k: v.detach() for k, v in _load(path)[0].state_dict().items()}
+
+
+def test_operators_leave_their_own_fingerprints(zoo):
+    from transformers import AutoConfig
+
+    models = _by_id(zoo)
+    by_op = {m.op: m for m in zoo.models if m.parents}
+
+    # merge: exactly the parameter-wise mean of its two parents
+    merged = by_op["merge"]
+    a, b = (_state(models[p].path) for p in merged.parents)
+    m = _state(merged.path)
+    assert all(torch.allclose(m[k], (a[k] + b[k]) / 2, atol=1e-6) for k in m)
+
+    # quantize: every linear weight group holds at most 2**bits distinct values
+    q = by_op["quantize"]
+    qs = _state(q.path)
+    w = qs["transformer.h.0.attn.c_attn.weight"].reshape(-1, 32)
+    assert max(len(torch.unique(row)) for row in w[:64]) <= 16
+    assert not torch.equal(qs["transformer.h.0.attn.c_attn.weight"],
+                           _state(models[q.parents[0]].path)["transformer.h.0.attn.c_attn.weight"])
+
+    # LoRA: each weight moved by a low-rank update only
+    lo = by_op["lora"]
+    ls, ps = _state(lo.path), _state(models[lo.parents[0]].path)
+    delta = ls["transformer.h.0.attn.c_attn.weight"] - ps["transformer.h.0.attn.c_attn.weight"]
+    assert 0 < torch.linalg.matrix_rank(delta) <= 4
+    assert torch.equal(ls["transformer.wte.weight"], ps["transformer.wte.weight"])  # frozen base
+
+    # prune: one block fewer than the parent
+    pr = by_op["prune"]
+    assert (AutoConfig.from_pretrained(pr.path).num_hidden_layers
+            == AutoConfig.from_pretrained(models[pr.parents[0]].path).num_hidden_layers - 1)
+
+    # distillation: another architecture, fewer parameters, no weight shared, same tokenizer
+    d = by_op["distill"]
+    teacher = models[d.parents[0]]
+    assert d.architecture != teacher.architecture and d.params < teacher.params
+    ds, ts = _state(d.path), _state(teacher.path)
+    assert not any(ds[k].shape == ts[k].shape and torch.equal(ds[k], ts[k]) for k in set(ds) & set(ts))
+    assert (d.path / "tokenizer.json").read_bytes() == (teacher.path / "tokenizer.json").read_bytes()
+
+    # fine-tune: every weight updated
+    ft = by_op["finetune"]
+    fs, ps = _state(ft.path), _state(models[ft.parents[0]].path)
+    assert all(not torch.equal(fs[k], ps[k]) for k in fs if k.endswith("attn.c_attn.weight"))
+
+
+def test_roots_are_unrelated_architectures_and_tokenizers(zoo):
+    roots = [m for m in zoo.models if not m.parents]
+    assert len({m.architecture for m in roots}) == len(roots) >= 2
+    vocabs = {json.loads((m.path / "config.json").read_text())["vocab_size"] for m in roots}
+    assert len(vocabs) == len(roots)
+
+
+def test_manifest_cards_and_truth_agree(zoo):
+    manifest = load_manifest(zoo.manifest_path)
+    truth = load_truth(zoo.truth_path)
+    info = json.loads(zoo.info_path.read_text())
+    entries = {e.id: e for e in manifest.models}
+    assert list(entries) == [m.id for m in truth.models] == [m.id for m in zoo.models]
+
+    true_parents = truth.parent_of()
+    relation = {(e.parent, e.child): e.relation for e in truth.edges}
+    assert set(relation.values()) == RELATIONS
+    undocumented, wrong = [], []
+    for e in manifest.models:
+        assert e.path.is_dir() and (e.path / "model.safetensors").is_file()
+        card = _front_matter(e.path / "README.md")
+        declared_in_card = card.get("base_model", [])
+        declared_in_card = [declared_in_card] if isinstance(declared_in_card, str) else declared_in_card
+        assert declared_in_card == e.base_model, e.id
+        assert card.get("base_model_relation") == e.base_model_relation
+        assert card["license"] == e.licence
+        assert dt.date.fromisoformat(card["release_date"]) == e.release_date
+        for p in true_parents[e.id]:
+            assert entries[p].release_date < e.release_date, f"{p} must predate {e.id}"
+        if true_parents[e.id] and not e.base_model:
+            undocumented.extend({"parent": p, "child": e.id} for p in true_parents[e.id])
+        for d in e.base_model:
+            assert d in entries, f"{e.id} declares {d}, not in the manifest"
+            if d not in true_parents[e.id]:
+                wrong.append(e.id)
+            else:
+                assert relation[(d, e.id)] == e.base_model_relation
+    assert undocumented and undocumented == info["undocumented_edges"]
+    assert wrong and wrong == [w["child"] for w in info["wrong_declarations"]]
+    merges = [e for e in truth.edges if e.relation == "merge"]
+    assert len(merges) == 2 and merges[0].child == merges[1].child
+    families = {m.id: m.family for m in truth.models}
+    for e in truth.edges:
+        assert families[e.parent] == families[e.child]
+    assert info["profile"] == "tiny" and info["seed"] == 0
+    assert all(m["seconds"] >= 0 for m in info["models"])
+
+
+def test_rebuild_reuses_every_model(zoo):
+    before = {m.id: (m.path / "model.safetensors").stat().st_mtime_ns for m in zoo.models}
+    again = build_zoo("tiny", seed=0, out=zoo.dir)
+    assert all(m.cached for m in again.models)
+    assert {m.id: (m.path / "model.safetensors").stat().st_mtime_ns for m in again.models} == before
+    assert [m.key for m in again.models] == [m.key for m in zoo.models]
+
+
+def test_same_seed_gives_identical_weights(zoo, zoo_again):
+    assert not any(m.cached for m in zoo_again.models)
+    for a, b in zip(zoo.models, zoo_again.models):
+        assert _weights_digest(a.path) == _weights_digest(b.path), a.id
+        assert (a.path / "tokenizer.json").read_bytes() == (b.path / "tokenizer.json").read_bytes()
+    assert zoo.truth_path.read_text() == zoo_again.truth_path.read_text()
+
+
+def test_another_seed_gives_another_population(zoo, zoo_seed1):
+    assert [m.id for m in zoo.models] == [m.id for m in zoo_seed1.models]
+    for a, b in zip(zoo.models, zoo_seed1.models):
+        assert _weights_digest(a.path) != _weights_digest(b.path), a.id
+
+
+def test_interrupted_model_is_rebuilt(zoo, tmp_path):
+    import shutil
+
+    out = tmp_path / "zoo"
+    shutil.copytree(zoo.dir, out)
+    victim = zoo.models[-1]
+    (out / "models" / victim.id / ".zoo-build.json").unlink()  # as if killed before the marker
+    res = build_zoo("tiny", seed=0, out=out)
+    assert [m.id for m in res.models if not m.cached] == [victim.id]
+    assert _weights_digest(res.models[-1].path) == _weights_digest(victim.path)
+
+
+def test_cli_prints_the_table_and_reuses_the_zoo(zoo):
+    from typer.testing import CliRunner
+
+    from lineage.cli.app import get_app
+
+    r = CliRunner().invoke(get_app(), ["zoo", "build", "--profile", "tiny", "--seed", "0", "--out", str(zoo.dir),
+                                       "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [row["id"] for row in rows] == [m.id for m in zoo.models]
+    bad = CliRunner().invoke(get_app(), ["zoo", "build", "--profile", "huge", "--out", str(zoo.dir)])
+    assert bad.exit_code == 1 and "unknown zoo profile 'huge'" in bad.output
+
+
+@pytest.mark.slow
+def test_smol_zoo_holds_real_smollm2_and_its_derivatives(tmp_path_factory):
+    from lineage.zoo.profiles import SMOL_ROOT
+
+    res = build_zoo("smol", seed=0, out=tmp_path_factory.mktemp("smol"))
+    models = _by_id(res)
+    root = models[SMOL_ROOT]
+    assert root.params > 100_000_000 and root.architecture == "llama"
+    model, tok = _load(root.path)
+    assert tok.chat_template
+    family = [m for m in res.models if m.family == SMOL_ROOT and m.parents]
+    assert len(family) >= 6 and {m.relation for m in family} == RELATIONS
+    for m in family:
+        assert torch.isfinite(_logits(m.path)).all()
