@@ -19,7 +19,7 @@ PROV = Provenance(probe_set="test", probe_hash="0" * 16, n_probes=20, generation
 @pytest.fixture(scope="module")
 def zoo(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("zoo")
-    pop = simulate_population(30, n_families=3, p_wrong=0.1, random_state=4)
+    pop = simulate_population(40, n_families=5, p_wrong=0.1, random_state=4)
     paths = []
     for m, v, f in zip(pop.ids, pop.X, pop.families):
         paths.append(str(save_dna(DNA(model_id=m, vector=v, provenance=PROV, meta={"family": f}),
@@ -41,7 +41,7 @@ def test_tree_writes_newick_png_svg(zoo):
     r = CliRunner().invoke(get_app(), ["tree", *paths, "--out", str(out), "--format", "json"])
     assert r.exit_code == 0, r.output
     rows = {x["field"]: x["value"] for x in json.loads(r.stdout)}
-    assert rows["models"] == 30 and rows["families"] == 3
+    assert rows["models"] == 40 and rows["families"] == 5
     nwk = (out / "tree.nwk").read_text()
     assert all(f"'{m}'" in nwk for m in pop.ids)
     assert (out / "tree.png").read_bytes()[:4] == b"\x89PNG"
