@@ -23,6 +23,16 @@ _EXPORTS: dict[str, str] = {
     "save_dna": "lineage.dnafile",
     "load_manifest": "lineage.manifest",
     "load_truth": "lineage.manifest",
+    "analyse_population": "lineage.core.analysis",
+    "build_tree": "lineage.core.tree",
+    "evaluate_files": "lineage.evaluate",
+    "write_tree": "lineage.treeplot",
+    "ingest": "lineage.ingest",
+    "Graph": "lineage.graph",
+    "ExtractConfig": "lineage.extract",
+    "Extractor": "lineage.extract",
+    "extract_dna": "lineage.extract",
+    "build_zoo": "lineage.zoo",
 }
 
 
