@@ -47,6 +47,8 @@ class ExtractConfig(BaseModel):
     device, dtype : str
         ``auto`` = CUDA with bfloat16 when available, else CPU float32.
     batch_size : 'auto' or int
+    threads : 'auto' or int
+        CPU threads for generation (runtime only; ``auto`` avoids oversubscribing a busy CPU).
     dna_dim, row_dim : int
     projection_seed : int
         Seed of both shared projections (row reduction and final).
@@ -65,6 +67,7 @@ class ExtractConfig(BaseModel):
     device: str = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     batch_size: Literal["auto"] | int = "auto"
+    threads: Literal["auto"] | int = "auto"
     dna_dim: int = Field(128, gt=0)
     row_dim: int = Field(64, gt=0)
     projection_seed: int = Field(42, ge=0, le=2**32 - 1)
@@ -182,7 +185,8 @@ class Extractor:
         entry = entry_from(entry)
         if entry.source_kind != "dna":
             cfg = self.config
-            open_source(entry, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
+            open_source(entry, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size,
+                             threads=cfg.threads)
 
     # -- answers ---------------------------------------------------------------------
     def answers(self, entry) -> tuple[list[str], ExtractReport]:
@@ -192,7 +196,8 @@ class Extractor:
 
         entry = entry_from(entry)
         cfg = self.config
-        source = open_source(entry, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size)
+        source = open_source(entry, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size,
+                             threads=cfg.threads)
         dtype = source.resolved_dtype()
         if dtype != self.provenance_.dtype:
             raise ConfigError(f"model {entry.id!r} would run in {dtype}, the config says {self.provenance_.dtype}")

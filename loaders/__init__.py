@@ -13,7 +13,8 @@ from pathlib import Path
 __all__ = ["open_source"]
 
 
-def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size: str | int = "auto"):
+def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size: str | int = "auto",
+                threads: str | int = "auto"):
     """A :class:`ModelSource` for a ``ManifestEntry`` (its ``path``, ``hub_id`` or ``endpoint``)."""
     from lineage.errors import ModelLoadError
 
@@ -23,7 +24,8 @@ def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size:
 
         return EndpointSource(entry.id, endpoint=entry.endpoint, endpoint_model=entry.endpoint_model,
                               api_key_env=entry.api_key_env, dtype=dtype)
-    common = dict(device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=entry.trust_remote_code)
+    common = dict(device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=entry.trust_remote_code,
+                  threads=threads)
     if kind == "gguf":
         from .gguf import GGUFSource
 
