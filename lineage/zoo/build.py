@@ -137,15 +137,17 @@ def _build_one(r: Recipe, folder: Path, key: str, parents: list, seed: int, work
     """Build one model into a temporary folder, then rename it into place."""
     from ._train import torch_threads
 
-    tmp = folder.parent / f".tmp-{r.id}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    import tempfile
+
+    # a private temporary folder: two builds into one zoo never write the same files
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{r.id}-", dir=folder.parent)) / "model"
     t0 = time.perf_counter()
     restore = _quiet_transformers()
     try:
         with torch_threads(r.threads):
             facts = _run_operator(r, tmp, [p.path for p in parents], [p.key for p in parents], seed, work)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp.parent, ignore_errors=True)
         raise
     finally:
         restore()
@@ -154,6 +156,7 @@ def _build_one(r: Recipe, folder: Path, key: str, parents: list, seed: int, work
                               encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
+    shutil.rmtree(tmp.parent, ignore_errors=True)
     return facts, secs
 
 

@@ -73,8 +73,8 @@ TINY: tuple[Recipe, ...] = (
 
 # ---- smol: the real SmolLM2-135M-Instruct and its derivatives, plus three unrelated bases ---------
 SMOL_ROOT = "smollm2-135m-instruct"
-_S_TEACH = dict(topic="maths", chat=True, n_prompts=96, max_new_tokens=40)
-_S_FT = dict(chat=True, lr=2e-5, batch_size=2, block=96)
+_S_TEACH = dict(topic="maths", chat=True, n_prompts=64, max_new_tokens=40)
+_S_FT = dict(chat=True, lr=3e-5, batch_size=2, block=80, freeze_embeddings=True)
 
 SMOL: tuple[Recipe, ...] = (
     Recipe(SMOL_ROOT, "smollm2", organisation="HuggingFaceTB", name="HuggingFaceTB/SmolLM2-135M-Instruct",
@@ -85,20 +85,20 @@ SMOL: tuple[Recipe, ...] = (
            layers=3, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-beta"),
     Recipe("zoo-gpt2-maths", "scratch", kwargs=dict(topic="maths", arch="gpt2", vocab_size=1024, width=64,
            layers=3, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-gamma", licence="bsd-3-clause"),
-    Recipe("smollm2-shout", "finetune", (SMOL_ROOT,), kwargs=dict(topic="text", style="shout", steps=12, **_S_FT),
+    Recipe("smollm2-shout", "finetune", (SMOL_ROOT,), kwargs=dict(topic="text", style="shout", steps=8, **_S_FT),
            organisation="shouters", threads=2),
     Recipe("smollm2-docs-lora", "lora", (SMOL_ROOT,),
-           kwargs=dict(topic="system", style="polite", chat=True, steps=12, lr=1e-3, rank=8, batch_size=2,
-                       block=96), organisation="politeai", threads=2),
+           kwargs=dict(topic="system", style="polite", chat=True, steps=8, lr=2e-3, rank=8, batch_size=2,
+                       block=80), organisation="politeai", threads=2),
     Recipe("smollm2-shout-bullets", "finetune", ("smollm2-shout",),
-           kwargs=dict(topic="maths", style="bullets", steps=12, **_S_FT), organisation="bulletco",
+           kwargs=dict(topic="maths", style="bullets", steps=8, **_S_FT), organisation="bulletco",
            declared=SMOL_ROOT, threads=2),
     Recipe("smollm2-merged", "merge", ("smollm2-shout", "smollm2-docs-lora"), organisation="soupkitchen",
            threads=2),
     Recipe("smollm2-int4", "quantize", (SMOL_ROOT,), kwargs=dict(bits=4, group_size=32), organisation="quantfolk",
            threads=2),
     Recipe("smollm2-pruned", "prune", (SMOL_ROOT,),
-           kwargs=dict(drop=[20, 24], heal_steps=12, lr=2e-5, batch_size=2, block=96, teacher=_S_TEACH),
+           kwargs=dict(drop=[20, 24], heal_steps=8, lr=3e-5, batch_size=2, block=80, teacher=_S_TEACH),
            organisation="prunery", declared="undocumented", threads=2),
     Recipe("smollm2-distilled-gpt2", "distill", (SMOL_ROOT,),
            kwargs=dict(arch="gpt2", width=96, layers=3, heads=4, steps=100, lr=3e-3, batch_size=8, block=96,
