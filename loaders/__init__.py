@@ -22,8 +22,11 @@ def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size:
     if kind == "endpoint":
         from .endpoint import EndpointSource
 
+        from .hf import resolve_device, resolve_dtype
+
+        # the server's dtype is not observable: record the configured one so endpoint DNAs compare with local ones
         return EndpointSource(entry.id, endpoint=entry.endpoint, endpoint_model=entry.endpoint_model,
-                              api_key_env=entry.api_key_env, dtype=dtype)
+                              api_key_env=entry.api_key_env, dtype=resolve_dtype(dtype, resolve_device(device)))
     common = dict(device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=entry.trust_remote_code,
                   threads=threads)
     if kind == "gguf":

@@ -26,7 +26,8 @@ class EndpointSource:
     kind = "endpoint"
 
     def __init__(self, model_id: str, *, endpoint: str, endpoint_model: str, api_key_env: str | None = None,
-                 concurrency: int = 8, retries: int = 5, timeout: float = 120.0, dtype: str = "auto"):
+                 concurrency: int = 8, retries: int = 5, timeout: float = 120.0, dtype: str = "float32",
+                 backoff: float = 1.0):
         if not endpoint.startswith(("http://", "https://")):
             raise ModelLoadError(f"model {model_id!r}: endpoint {endpoint!r} is not an http(s) URL")
         if api_key_env and env_secret(api_key_env) is None:
@@ -40,6 +41,7 @@ class EndpointSource:
         self.retries = retries
         self.timeout = timeout
         self.dtype = dtype
+        self.backoff = backoff
         self._client = None
 
     def identity(self) -> str:
@@ -75,7 +77,7 @@ class EndpointSource:
             route, body["messages"] = "/chat/completions", [{"role": "user", "content": prompt}]
         else:
             route, body["prompt"] = "/completions", prompt
-        delay, last = 1.0, ""
+        delay, last = self.backoff, ""
         for attempt in range(self.retries + 1):
             try:
                 r = self._client.post(route, json=body)
