@@ -12,10 +12,23 @@ def browser_url(s: Settings) -> str:
     return f"http://127.0.0.1:{s.http_port}/browser/" if s.is_local else "(the Browser of the server at " + s.neo4j_uri + ")"
 
 
-def query_link(s: Settings, name: str) -> str:
-    """A Browser URL that opens with the query's ``:param`` lines and text in the editor."""
+def query_link(s: Settings, name: str, params: dict | None = None) -> str:
+    """A Browser URL that opens with the query's ``:param`` lines and text in the editor.
+
+    ``params`` replaces the example values of the header's ``:param`` lines.
+    """
+    import json
+
     q = load_library().get(name)
-    text = "\n".join(q.browser_params + (q.text,)) if q.browser_params else q.text
+    lines = []
+    for line in q.browser_params:
+        key = line.split()[1]
+        if params and key in params:
+            v = params[key]
+            line = f":param {key} => " + ("'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+                                          if isinstance(v, str) else json.dumps(v))
+        lines.append(line)
+    text = "\n".join([*lines, q.text])
     return f"http://127.0.0.1:{s.http_port}/browser/?cmd=edit&arg={quote(text, safe='')}"
 
 

@@ -64,9 +64,9 @@ def demo_cmd(
         ev = _evaluate(g, zoo.truth_path)
     render_rows(ev, Format.table, title="accuracy against the zoo's true genealogy (lineage eval)")
     print(f"tree picture: {tree_dir / 'lineage-tree.png'} (and .svg, .nwk)")
-    print(f"Neo4j Browser: {query_link(s, 'lineage')}")
+    print(f"Neo4j Browser: {query_link(s, 'lineage_graph', {'model_id': chosen})}")
     print(f"  (log in as {s.neo4j_user}; `lineage db browser` says where the password is; "
-          f":param model_id => '{chosen}')")
+          f"drag cypher/lineage.grass onto Browser for lineage's colours)")
     info(f"done in {time.monotonic() - t0:.0f} s")
     if rep.failures:
         raise typer.Exit(2)
