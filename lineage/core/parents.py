@@ -11,6 +11,11 @@ The problem is a minimum spanning arborescence (Edmonds) on a candidate graph:
   is a leaf and never a parent; bases fan out: a candidate that the metadata
   documents as a base (no declared parent of its own) gets its cost lowered by
   ``base_bonus`` (relative). Without metadata this prior is neutral;
+* declared parents are evidence too: an edge the metadata declares (``base_model``)
+  costs ``1 - declared_bonus`` of its distance, but only when the DNA finds it
+  plausible (it must pass the same p-value test). A near-tie then goes to the
+  declared parent, while a declaration the DNA contradicts gains nothing (it is
+  reported as a conflict instead);
 * a virtual root joins every model at the *no-parent cost*, the distance at which
   the p-value reaches ``fpr``. Every plausible edge is cheaper, so a model goes
   parentless only when it has no plausible, non-postdating candidate, or when
@@ -69,6 +74,7 @@ def infer_parents(
     declared_relations: Sequence[str | None] | None = None,
     fpr: float = 0.01,
     base_bonus: float = 0.05,
+    declared_bonus: float = 0.15,
 ) -> list[InferredParent]:
     """Infer at most one parent per model.
 
@@ -89,6 +95,8 @@ def infer_parents(
         A candidate must be related at this false-positive rate.
     base_bonus : float
         Relative cost reduction for documented bases, in [0, 1).
+    declared_bonus : float
+        Relative cost reduction for plausible edges the metadata declares, in [0, 1).
 
     Returns
     -------
@@ -102,6 +110,9 @@ def infer_parents(
         raise ValueError("nn_indices and nn_distances must both have shape (n_models, k)")
     dates = list(release_dates) if release_dates is not None else [None] * n
     rels = list(declared_relations) if declared_relations is not None else [None] * n
+    index = {m: i for i, m in enumerate(ids)}
+    declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
+        else [set() for _ in range(n)]
     no_parent_cost = null.threshold(fpr)
     pvals = null.p_value(nn_distances)
     tau = max(null.scale * 0.5, 1e-12)
@@ -117,6 +128,8 @@ def infer_parents(
             if dc is not None and dp is not None and dp > dc:
                 continue
             cost = d * (1.0 - base_bonus) if _is_base(declared_parents, p) else d
+            if p in declared[c]:
+                cost *= 1.0 - declared_bonus
             incoming[c].append((cost, p, d, pv))
         incoming[c].sort()
 

@@ -58,3 +58,32 @@ def test_same_day_pair_and_no_plausible_parent():
     got = {e.child: e.parent for e in infer_parents(ids, idx, dist, null, release_dates=dates, fpr=1e-4,
                                                   declared_relations=[None] * 40 + ["quantized"])}
     assert got == {"m6": "m0"}  # a quantized model is a leaf
+
+
+def test_declared_parent_wins_a_near_tie_but_not_against_the_dna():
+    rng = np.random.default_rng(1)
+    unrelated = rng.normal(0, 1.0, (30, 64))
+    base = rng.normal(0, 1.0, 64)
+    sib = base + 0.05 * rng.normal(size=64)
+    child = (base + sib) / 2 + 0.01 * rng.normal(size=64)  # equally close to base and to sib
+    far = rng.normal(0, 1.0, 64)  # a declared parent the DNA contradicts
+    X = np.vstack([unrelated, base, sib, child, far])
+    ids = [f"u{i}" for i in range(30)] + ["base", "sib", "child", "far"]
+    d0 = dt.date(2024, 1, 1)
+    dates = [d0] * 30 + [d0, d0 + dt.timedelta(1), d0 + dt.timedelta(2), d0]
+    fams = [f"u{i}" for i in range(30)] + ["f", "f", "f", "g"]
+    null = fit_null(X, families=fams)
+    idx, dist = nearest_neighbours(X, 5)
+    no_decl = [[] for _ in range(30)] + [[], ["base"], [], []]
+    d_base, d_sib = np.linalg.norm(child - base), np.linalg.norm(child - sib)
+    assert abs(d_base - d_sib) < 0.2 * min(d_base, d_sib)  # a near-tie by construction
+    for declared_parent, expect in (("base", "base"), ("sib", "sib")):
+        decl = [list(x) for x in no_decl]
+        decl[32] = [declared_parent]
+        got = {e.child: e.parent for e in infer_parents(ids, idx, dist, null, release_dates=dates,
+                                                      declared_parents=decl, declared_bonus=0.2)}
+        assert got["child"] == expect
+    decl = [list(x) for x in no_decl]
+    decl[32] = ["far"]
+    got = {e.child: e.parent for e in infer_parents(ids, idx, dist, null, release_dates=dates, declared_parents=decl)}
+    assert got["child"] in ("base", "sib")  # the contradicted declaration gains nothing
