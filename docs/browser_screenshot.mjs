@@ -31,9 +31,11 @@ async function run(text, wait) {
   await page.waitForTimeout(wait);
 }
 // Show only the relationships the query returns, in lineage's style.
-await run(":config connectResultNodes: false", 1000);
+await run(":config autoComplete: false", 1000);
 if (grass) await run(":style " + grass.replace(/\n/g, " "), 1000);
 await run(query, 6000);
-await page.screenshot({ path: out });
+// The newest frame is the query's result: capture just that frame.
+const frame = page.locator("[data-testid='frame']").first();
+await frame.screenshot({ path: out });
 await browser.close();
 console.log(`wrote ${out}`);
