@@ -64,7 +64,7 @@ def extract_cmd(
     rows = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console,
-                  transient=False) as bar:
+                  transient=False, disable=not err_console.is_terminal) as bar:
         overall = bar.add_task("models", total=len(models), rate="")
         tasks: dict[str, int] = {}
 

@@ -61,7 +61,8 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console, transient=True)
+                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console, transient=True,
+                          disable=not err_console.is_terminal)  # no bars in logs and pipes
         self.p.__enter__()
         self.models = self.p.add_task("models", total=None, rate="")
         self.probes = None
