@@ -29,12 +29,18 @@ def torch_threads(n: int = MAX_THREADS) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def lm_examples(tokenizer, text: str, block: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def lm_examples(tokenizer, text: str, block: int, flatten: bool = False) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Pack text into consecutive blocks of ``block`` tokens; labels equal inputs.
 
     Paragraphs stay separated by newlines, not end-of-text tokens, so that models
     trained on plain text keep writing instead of stopping after a few words.
+    ``flatten=True`` joins the paragraphs with single spaces into one running text:
+    a very small model then learns to continue a sentence with words, whereas with
+    newlines in the data it learns to answer a prompt with line breaks only (an empty
+    answer once stripped).
     """
+    if flatten:
+        text = " ".join(text.split())
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     n = len(ids) // block
     if n == 0:

@@ -60,16 +60,18 @@ def new_model(arch: str, tokenizer, *, width: int, layers: int, heads: int, ctx:
 
 def pretrain_from_scratch(out: Path, *, seed: int, topic: str, arch: str, vocab_size: int, width: int,
                           layers: int, heads: int, steps: int, lr: float = 3e-3, batch_size: int = 16,
-                          block: int = 64) -> dict:
+                          block: int = 64, flatten: bool = False) -> dict:
     """Pre-train a small base model on one topic's text with its own tokenizer.
 
     Imitates an independent lab's pre-trained base model: its own data, vocabulary
-    and architecture, no weights shared with anyone.
+    and architecture, no weights shared with anyone. ``flatten=True`` trains on the
+    paragraphs joined by spaces (see :func:`~lineage.zoo._train.lm_examples`), so the
+    model answers a prompt with words rather than line breaks.
     """
     text = corpus.text(topic)
     tok = train_tokenizer(text, vocab_size)
     model = new_model(arch, tok, width=width, layers=layers, heads=heads, seed=seed)
-    loss = train(model, lm_examples(tok, text, block), steps=steps, lr=lr, batch_size=batch_size,
+    loss = train(model, lm_examples(tok, text, block, flatten), steps=steps, lr=lr, batch_size=batch_size,
                  seed=seed, pad_id=tok.pad_token_id, weight_decay=0.01)
     save(model, tok, out)
     return {"final_loss": round(loss, 4), "params": n_params(model), "architecture": arch}

@@ -45,19 +45,25 @@ class Recipe:
 
 
 # ---- tiny: seconds on two CPU cores; from-scratch models only ---------------------------------
-_T_TEACH = dict(topic="system", chat=False, n_prompts=48, max_new_tokens=24)
+# Sized so that every model answers the `rand` probes with words under greedy decoding
+# (an empty answer makes a DNA degenerate): paragraphs joined by spaces (flatten=True),
+# BPE vocabularies of 1024/768 (with a few hundred merges most words start with a lone
+# space token, which an undertrained model then repeats), 400 small-batch steps for the
+# bases, gentle derivative learning rates, and greedy teacher answers for the students.
+_T_TEACH = dict(topic="system", chat=False, n_prompts=96, max_new_tokens=24, sample=False)
 
 TINY: tuple[Recipe, ...] = (
-    Recipe("tiny-gpt2-text", "scratch", kwargs=dict(topic="text", arch="gpt2", vocab_size=384, width=64,
-           layers=2, heads=4, steps=120, lr=1e-2), organisation="zoo-lab-alpha", licence="mit"),
-    Recipe("tiny-llama-system", "scratch", kwargs=dict(topic="system", arch="llama", vocab_size=512, width=64,
-           layers=3, heads=4, steps=120, lr=1e-2), organisation="zoo-lab-beta"),
+    Recipe("tiny-gpt2-text", "scratch", kwargs=dict(topic="text", arch="gpt2", vocab_size=1024, width=64,
+           layers=2, heads=4, steps=400, lr=1e-2, batch_size=8, flatten=True), organisation="zoo-lab-alpha",
+           licence="mit"),
+    Recipe("tiny-llama-system", "scratch", kwargs=dict(topic="system", arch="llama", vocab_size=768, width=64,
+           layers=3, heads=4, steps=400, lr=1e-2, batch_size=8, flatten=True), organisation="zoo-lab-beta"),
     Recipe("tiny-gpt2-text-maths", "finetune", ("tiny-gpt2-text",),
-           kwargs=dict(topic="maths", steps=15, lr=3e-3), organisation="zoo-lab-alpha", licence="mit"),
+           kwargs=dict(topic="maths", steps=15, lr=1.5e-3, flatten=True), organisation="zoo-lab-alpha", licence="mit"),
     Recipe("tiny-gpt2-text-shout", "lora", ("tiny-gpt2-text",),
-           kwargs=dict(topic="text", style="shout", steps=15, lr=1e-2, rank=4), organisation="shouters"),
+           kwargs=dict(topic="text", style="shout", steps=15, lr=4e-3, rank=4, flatten=True), organisation="shouters"),
     Recipe("tiny-gpt2-text-maths-bullets", "finetune", ("tiny-gpt2-text-maths",),
-           kwargs=dict(topic="maths", style="bullets", steps=15, lr=3e-3), organisation="bulletco",
+           kwargs=dict(topic="maths", style="bullets", steps=15, lr=1e-3, flatten=True), organisation="bulletco",
            declared="tiny-gpt2-text"),
     Recipe("tiny-gpt2-text-merged", "merge", ("tiny-gpt2-text-maths", "tiny-gpt2-text-shout"),
            organisation="soupkitchen"),
@@ -67,7 +73,7 @@ TINY: tuple[Recipe, ...] = (
            kwargs=dict(drop=[1], heal_steps=15, lr=3e-3, teacher=_T_TEACH), organisation="prunery",
            declared="undocumented"),
     Recipe("tiny-llama-system-distilled", "distill", ("tiny-llama-system",),
-           kwargs=dict(arch="gpt2", width=48, layers=2, heads=4, steps=40, lr=1e-2, teacher=_T_TEACH),
+           kwargs=dict(arch="gpt2", width=48, layers=2, heads=4, steps=150, lr=1e-2, teacher=_T_TEACH),
            organisation="distillery", declared="undocumented"),
 )
 

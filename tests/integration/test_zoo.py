@@ -229,6 +229,36 @@ def test_cli_prints_the_table_and_reuses_the_zoo(zoo):
     assert bad.exit_code == 1 and "unknown zoo profile 'huge'" in bad.output
 
 
+def test_tiny_models_answer_probes_and_keep_their_lineage_in_dna(zoo, tmp_path):
+    """Real extraction (rand probes, greedy, MiniLM): every tiny model writes words, not
+    whitespace, and each derivative's DNA is nearer its true parent than the other family's root."""
+    import numpy as np
+
+    from lineage.core.distances import pairwise_distances
+    from lineage.dna import GenerationConfig
+    from lineage.extract import ExtractConfig, Extractor
+
+    n_probes = 20
+    ex = Extractor(ExtractConfig(n_probes=n_probes, generation=GenerationConfig(max_new_tokens=16)),
+                   cache_dir=tmp_path / "cache")
+    dnas = {m.id: ex.extract(m.path) for m in zoo.models}
+    for mid, d in dnas.items():
+        assert not d.degenerate and d.n_empty <= 0.2 * n_probes, f"{mid}: {d.n_empty} of {n_probes} answers empty"
+
+    truth = load_truth(zoo.truth_path)
+    ids = [m.id for m in truth.models]
+    dist = pairwise_distances(np.stack([dnas[i].vector for i in ids]))
+    at = {i: k for k, i in enumerate(ids)}
+    family = {m.id: m.family for m in truth.models}
+    roots = sorted(set(family.values()))
+    assert len(roots) == 2
+    for e in truth.edges:
+        other_root = next(r for r in roots if r != family[e.child])
+        to_parent, to_other = dist[at[e.child], at[e.parent]], dist[at[e.child], at[other_root]]
+        assert to_parent < to_other, f"{e.child}: DNA distance to parent {e.parent} {to_parent:.3f} " \
+                                     f">= to unrelated root {other_root} {to_other:.3f}"
+
+
 @pytest.mark.slow
 def test_smol_zoo_holds_real_smollm2_and_its_derivatives(tmp_path_factory):
     from lineage.zoo.profiles import SMOL_ROOT
