@@ -11,5 +11,6 @@ export LINEAGE_NEO4J_URI="bolt://127.0.0.1:$LINEAGE_BOLT_PORT"
 unset NEO4J_URI NEO4J_USER NEO4J_PASSWORD NEO4J_DATABASE LINEAGE_NEO4J_PASSWORD
 cleanup() { lineage db stop || true; rm -rf "$LINEAGE_STATE_DIR"; }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 lineage db start
 python -m pytest "$@"
