@@ -308,20 +308,23 @@ def population_from_graph(g) -> dict:
             "declared_relations": [r["declared_relation"] for r in rows]}
 
 
-def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
+def analyse(pop: dict, *, k: int = 10, **kwargs):
+    """:func:`lineage.core.analysis.analyse_population` on a population dict (see :func:`population_from_graph`)."""
     from .core.analysis import analyse_population
 
+    return analyse_population(
+        pop["ids"], pop["X"], release_dates=pop["release_dates"], families=pop["families"],
+        declared_parents=pop["declared_parents"], declared_relations=pop["declared_relations"],
+        k=min(k, len(pop["ids"]) - 1), **kwargs,
+    )
+
+
+def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
     pop = population_from_graph(g)
     ids = pop["ids"]
     rep.n_population = len(ids)
     t_an = time.perf_counter()
-    analysis = None
-    if len(ids) >= 3:
-        analysis = analyse_population(
-            ids, pop["X"], release_dates=pop["release_dates"], families=pop["families"],
-            declared_parents=pop["declared_parents"], declared_relations=pop["declared_relations"],
-            k=min(k, len(ids) - 1), method=method, root=root, fpr=fpr,
-        )
+    analysis = analyse(pop, k=k, method=method, root=root, fpr=fpr) if len(ids) >= 3 else None
     rep.seconds_analyse = time.perf_counter() - t_an
     t_w = time.perf_counter()
     rows = derived_rows(pop, analysis)

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from lineage.ingest import ingest, population_from_graph
+from lineage.ingest import analyse, ingest, population_from_graph
 from lineage.synthetic import write_synthetic_population
+from tests.helpers.graph import assert_queries_match_core
 
 pytestmark = pytest.mark.neo4j
 
@@ -73,13 +74,9 @@ def test_failing_model_is_recorded_and_the_rest_lands(settings, graph, populatio
 
 
 def test_queries_return_what_the_core_computed(settings, graph, population):
-    from lineage.core.analysis import analyse_population
-
     ingest(population["manifest"], settings=settings)
     pop = population_from_graph(graph)
-    a = analyse_population(pop["ids"], pop["X"], release_dates=pop["release_dates"], families=pop["families"],
-                           declared_parents=pop["declared_parents"], declared_relations=pop["declared_relations"],
-                           k=10, fpr=0.01)
+    a = analyse(pop, k=10, fpr=0.01)
     # nearest (vector index) agrees with the exact neighbours for a clear population
     some = pop["ids"][7]
     exact = [n.b for n in sorted((n for n in a.neighbours if n.a == some), key=lambda n: n.rank)][:5]
@@ -87,17 +84,8 @@ def test_queries_return_what_the_core_computed(settings, graph, population):
     assert [h["model"] for h in hits] == exact
     d = np.linalg.norm(pop["X"][pop["ids"].index(hits[0]["model"])] - pop["X"][7])
     assert hits[0]["distance"] == pytest.approx(d, rel=1e-3)
-    # undocumented relations and conflicts are exactly the core's
-    und = graph.query("undocumented", limit=10_000, max_p_value=1.0)
-    assert sorted((r["model"], r["related_to"]) for r in und) == sorted((u.a, u.b) for u in a.undocumented)
-    conf = graph.query("conflicts")
-    assert sorted((r["model"], r["declared_parent"]) for r in conf) == sorted(
-        (c.child, c.declared_parent) for c in a.conflicts)
-    # family speeds
-    fam = graph.query("family_speed")
-    assert {r["family"] for r in fam} == {f.family for f in a.family_speeds}
-    speeds = [r["dna_per_year"] for r in fam]
-    assert speeds == sorted(speeds, reverse=True)
+    # undocumented relations, conflicts and family speeds are exactly the core's
+    assert_queries_match_core(graph, a)
     # lineage: a model's inferred parent appears as its ancestor, and it as the parent's descendant
     p = a.parents[0]
     anc = graph.query("lineage", model_id=p.child)

@@ -16,8 +16,9 @@ import pytest
 
 from lineage.dna import GenerationConfig
 from lineage.extract import ExtractConfig
-from lineage.ingest import ingest, population_from_graph
+from lineage.ingest import analyse, ingest, population_from_graph
 from lineage.manifest import load_manifest, load_truth
+from tests.helpers.graph import assert_queries_match_core
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
 
@@ -77,19 +78,9 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
     assert [r["distance"] for r in near] == sorted(r["distance"] for r in near)
 
     # undocumented / conflicts / families agree with the numeric core on the same population
-    from lineage.core.analysis import analyse_population
-
     pop = population_from_graph(graph)
-    a = analyse_population(pop["ids"], pop["X"], release_dates=pop["release_dates"], families=pop["families"],
-                           declared_parents=pop["declared_parents"], declared_relations=pop["declared_relations"],
-                           k=min(10, len(ids) - 1))
-    und = graph.query("undocumented", limit=1000, max_p_value=1.0)
-    assert sorted((r["model"], r["related_to"]) for r in und) == sorted((u.a, u.b) for u in a.undocumented)
-    conf = graph.query("conflicts")
-    assert sorted((r["model"], r["declared_parent"]) for r in conf) == sorted(
-        (c.child, c.declared_parent) for c in a.conflicts)
-    fams = graph.query("family_speed")
-    assert {r["family"] for r in fams} == {f.family for f in a.family_speeds}
+    a = analyse(pop, k=10)
+    assert_queries_match_core(graph, a)
     # every inferred parent predates its child
     dates = dict(zip(pop["ids"], pop["release_dates"]))
     for p in a.parents:
