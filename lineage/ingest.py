@@ -85,13 +85,15 @@ ProgressHook = Callable[[str, dict], None]
 
 
 def _source_string(e: ManifestEntry) -> str:
+    if e.dna is not None:
+        return f"dna:{e.dna}"
     if e.endpoint:
         return f"{e.endpoint}#{e.endpoint_model}"
     if e.hub_id:
         return f"hub:{e.hub_id}"
     if e.path is not None:
         return str(e.path)
-    return f"dna:{e.dna}"
+    raise AssertionError("a validated entry always has a source")
 
 
 def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None) -> dict:
@@ -305,6 +307,7 @@ def population_from_graph(g) -> dict:
     dates = [dt.date.fromisoformat(r["release_date"]) if r["release_date"] else None for r in rows]
     return {"ids": ids, "X": X, "release_dates": dates, "families": [r["family"] for r in rows],
             "declared_parents": [list(r["declared_parents"]) for r in rows],
+            "declared_sources": [r["declared_source"] for r in rows],
             "declared_relations": [r["declared_relation"] for r in rows]}
 
 
@@ -366,12 +369,13 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
     conflicts = {}
     if analysis is not None:
         conflicts = {(c.child, c.declared_parent): c for c in analysis.conflicts}
-    for m, parents, rel in zip(ids, pop["declared_parents"], pop["declared_relations"]):
+    sources = pop.get("declared_sources") or [None] * len(ids)
+    for m, parents, rel, src in zip(ids, pop["declared_parents"], pop["declared_relations"], sources):
         for p in parents:
             if p in index:
                 c = conflicts.get((m, p))
                 out["write_declared_parents"].append({
-                    "child": m, "parent": p, "relation": rel, "source": "metadata",
+                    "child": m, "parent": p, "relation": rel, "source": src or "manifest",
                     "contradicted": c is not None, "distance": c.distance if c else None,
                     "p_value": c.p_value if c else None, "reason": c.reason if c else None})
     if analysis is None:

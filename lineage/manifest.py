@@ -76,6 +76,10 @@ class ManifestEntry(BaseModel):
 
     @property
     def source_kind(self) -> str:
+        """What the DNA comes from. A precomputed ``dna`` wins: the other source then only
+        says where the model lives (its card is still read for metadata)."""
+        if self.dna is not None:
+            return "dna"
         if self.endpoint:
             return "endpoint"
         if self.hub_id:

@@ -124,3 +124,31 @@ def test_declared_lineage_is_marked_declared(settings, graph, tmp_path):
     anc = {r["model"]: r for r in rows if r["direction"] == "ancestor"}
     assert anc["child"]["generations"] == 1 and anc["child"]["evidence"] == "declared"
     assert anc["root"]["generations"] == 2 and anc["root"]["path"] == ["grandchild", "child", "root"]
+
+
+def test_model_card_fills_what_the_manifest_leaves_out(settings, graph, tmp_path):
+    from lineage.dna import DNA, Provenance
+    from lineage.dnafile import save_dna
+    from lineage.synthetic import SYNTHETIC_PROVENANCE
+
+    prov = Provenance(**SYNTHETIC_PROVENANCE)
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=128).astype(np.float32)
+    vecs = {"parent": base, "child": base + 0.02 * rng.normal(size=128).astype(np.float32),
+            "x": rng.normal(size=128).astype(np.float32) * 3, "y": rng.normal(size=128).astype(np.float32) * 3}
+    entries = []
+    for mid, v in vecs.items():
+        save_dna(DNA(model_id=mid, vector=v, provenance=prov), tmp_path / f"{mid}.json")
+        entries.append({"id": mid, "dna": f"{mid}.json", "release_date": "2024-01-01"})
+    folder = tmp_path / "child-model"
+    folder.mkdir()
+    (folder / "README.md").write_text("---\nbase_model: parent\nbase_model_relation: finetune\nlicense: mit\n"
+                                      "release_date: 2024-05-01\n---\n# child\n")
+    entries[1] = {"id": "child", "dna": "child.json", "path": "child-model", "licence": "apache-2.0"}
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(e) for e in entries) + "\n")
+    ingest(tmp_path / "m.jsonl", settings=settings)
+    info = graph.query("model_info", model_id="child")[0]
+    assert info["licence"] == "apache-2.0"  # the manifest wins
+    assert info["release_date"].iso_format() == "2024-05-01"  # the card fills the gap
+    up = [r for r in graph.query("lineage", model_id="child") if r["direction"] == "ancestor"]
+    assert up[0]["model"] == "parent" and up[0]["sources"][0] == "model_card"
