@@ -96,11 +96,25 @@ def _source_string(e: ManifestEntry) -> str:
     raise AssertionError("a validated entry always has a source")
 
 
+def _source_fingerprint(e: ManifestEntry) -> str:
+    """A cheap stamp of what the source holds now (file names, sizes, mtimes), so a model
+    replaced at the same path is re-extracted. The response cache keys on a content hash."""
+    target = Path(e.dna) if e.dna is not None else (Path(e.path) if e.path is not None else None)
+    if target is None:
+        return _source_string(e)
+    try:
+        files = sorted(target.iterdir()) if target.is_dir() else [target]
+        stamp = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    except OSError:
+        return "unreadable"
+    return hashlib.sha256(json.dumps([_source_string(e), stamp]).encode()).hexdigest()[:16]
+
+
 def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None) -> dict:
     p: dict = {
         "name": e.name or e.id, "family": e.family, "organisation": e.organisation,
         "architecture": e.architecture, "params": e.params, "licence": e.licence,
-        "source": _source_string(e), "source_kind": e.source_kind,
+        "source": _source_string(e), "source_kind": e.source_kind, "source_fingerprint": _source_fingerprint(e),
         "declared_base_models": list(e.base_model), "declared_relation": e.base_model_relation,
         "declared_source": declared_source,
     }
@@ -239,7 +253,7 @@ def ingest(
             for entry, declared_source in enriched:
                 prev = done.get(entry.id)
                 if (not force and prev and prev["status"] in ("ok", "degenerate") and prev["has_dna"] is not None
-                        and prev["source"] == _source_string(entry)
+                        and prev["source_fingerprint"] == _source_fingerprint(entry)
                         and (run_prov is None or prev["provenance_key"] == run_prov.comparability_key())):
                     rep.n_skipped += 1
                     emit("model_done", {"model": entry.id, "skipped": True})

@@ -94,7 +94,7 @@ SMOL: tuple[Recipe, ...] = (
     Recipe("smollm2-shout", "finetune", (SMOL_ROOT,), kwargs=dict(topic="text", style="shout", steps=8, **_S_FT),
            organisation="shouters", threads=2),
     Recipe("smollm2-docs-lora", "lora", (SMOL_ROOT,),
-           kwargs=dict(topic="system", style="polite", chat=True, steps=8, lr=2e-3, rank=8, batch_size=2,
+           kwargs=dict(topic="system", style="polite", chat=True, steps=8, lr=5e-4, rank=8, batch_size=2,
                        block=80), organisation="politeai", threads=2),
     Recipe("smollm2-shout-bullets", "finetune", ("smollm2-shout",),
            kwargs=dict(topic="maths", style="bullets", steps=8, **_S_FT), organisation="bulletco",

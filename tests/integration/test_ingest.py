@@ -4,6 +4,7 @@ shipped query returns what the numeric core computed."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,20 @@ def test_model_card_fills_what_the_manifest_leaves_out(settings, graph, tmp_path
     assert info["release_date"].iso_format() == "2024-05-01"  # the card fills the gap
     up = [r for r in graph.query("lineage", model_id="child") if r["direction"] == "ancestor"]
     assert up[0]["model"] == "parent" and up[0]["sources"][0] == "model_card"
+
+
+def test_a_model_replaced_at_the_same_path_is_extracted_again(settings, graph, population, tmp_path):
+    import shutil
+
+    rows = [json.loads(l) for l in population["manifest"].read_text().splitlines()[:6]]
+    for r in rows:
+        shutil.copy(population["dir"] / r["dna"], tmp_path / Path(r["dna"]).name)
+        r["dna"] = Path(r["dna"]).name
+    (tmp_path / "m.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert ingest(tmp_path / "m.jsonl", settings=settings).n_extracted == 6
+    replaced = tmp_path / rows[0]["dna"]
+    data = json.loads(replaced.read_text())
+    data["vector"] = [v + 0.5 for v in data["vector"]]  # new weights, same path
+    replaced.write_text(json.dumps(data))
+    again = ingest(tmp_path / "m.jsonl", settings=settings)
+    assert (again.n_extracted, again.n_skipped) == (1, 5)
