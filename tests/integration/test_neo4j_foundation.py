@@ -58,3 +58,20 @@ def test_password_file_is_private(settings):
 
     mode = stat.S_IMODE(settings.password_file.stat().st_mode)
     assert mode == 0o600
+
+
+def test_local_server_listens_on_loopback_only(settings, graph):
+    import socket
+    import subprocess
+
+    addrs = [a for a in subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+             if "." in a and not a.startswith("127.")]
+    if not addrs:
+        pytest.skip("this machine has no non-loopback IPv4 address to test against")
+    for port in (settings.bolt_port, settings.http_port):
+        with socket.socket() as s:
+            s.settimeout(1)
+            assert s.connect_ex(("127.0.0.1", port)) == 0
+        with socket.socket() as s:
+            s.settimeout(1)
+            assert s.connect_ex((addrs[0], port)) != 0, f"port {port} answers on {addrs[0]}"
