@@ -252,7 +252,8 @@ def ingest(
 
             for entry, declared_source in enriched:
                 prev = done.get(entry.id)
-                if (not force and prev and prev["status"] in ("ok", "degenerate") and prev["has_dna"] is not None
+                # Degenerate and failed models carry status 'failed', so they are retried on every run.
+                if (not force and prev and prev["status"] == "ok" and prev["has_dna"]
                         and prev["source_fingerprint"] == _source_fingerprint(entry)
                         and (run_prov is None or prev["provenance_key"] == run_prov.comparability_key())):
                     rep.n_skipped += 1
