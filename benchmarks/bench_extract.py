@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from benchmarks._reference import reference_available, run_reference  # noqa: E402
-from lineage.dna import GenerationConfig  # noqa: E402
-from lineage.extract import ExtractConfig, Extractor  # noqa: E402
+from lineage.dna.record import GenerationConfig  # noqa: E402
+from lineage.dna.extract import ExtractConfig, Extractor  # noqa: E402
 from tests.helpers.tiny import smollm2_folder  # noqa: E402
 
 

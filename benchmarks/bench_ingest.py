@@ -25,8 +25,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=20)
     args = ap.parse_args()
 
-    from lineage.graph import Graph
-    from lineage.ingest import ingest
+    from lineage.graph.store import Graph
+    from lineage.graph.ingest import ingest
     from lineage.settings import load_settings
     from lineage.synthetic import write_synthetic_population
 

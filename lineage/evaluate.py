@@ -1,240 +1,19 @@
-"""Measure inferred lineage against a known genealogy (the zoo, or a simulation).
+"""Evaluate inferred lineage from files: DNA files, a ground truth and optionally a manifest.
 
-What is scored (see docs/phylogeny.md for the reasoning):
-
-* parents: directed accuracy (parent and direction right), undirected accuracy,
-  precision of the inferred edges, and roots left parentless;
-* relatedness at the chosen false-positive rate: precision, recall, F1, AUC and
-  the realised FPR, with cross-validation over groups: ``split="model"`` puts
-  whole models in folds, ``split="family"`` whole families; a test pair has both
-  models in the test fold, so no model (or family) is seen in training and in
-  test. Splitting pair rows instead leaks (a model's DNA sits on both sides);
-  the paper's 0.92 F1 came from such a split. "Related" means "in the same
-  true genealogy" (joined by true parent edges);
-* normalised Robinson-Foulds distance between the inferred tree and the true
-  genealogy drawn as a tree whose leaves are all models
-  (:func:`lineage.core.tree.tree_from_genealogy`);
-* undocumented relations and conflicts, when declared metadata (a manifest) is
-  given: precision against the truth, recall of the true parent edges missing
-  from the metadata, and of the wrong declared parents.
+The scoring itself is pure and lives in :mod:`lineage.core.evaluation`; this module
+reads the files and hands arrays to it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Sequence
+from typing import Sequence
 
-import numpy as np
+from lineage.core.evaluation import (Classifier, Evaluation, EvaluationRow, Split, cross_validate_relatedness,
+                                     evaluate_population)
 
-from .core.analysis import Analysis, _components, analyse_population
-from .core.distances import pair_distances
-from .core.metrics import binary_scores, group_folds, parent_accuracy, set_scores
-from .core.relatedness import PairClassifier, fit_null
-from .core.tree import robinson_foulds, tree_from_genealogy
-
-Split = Literal["model", "family"]
-Classifier = Literal["null", "svm"]
-
-
-@dataclass(frozen=True)
-class EvaluationRow:
-    metric: str
-    value: float
-    n: int
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The scores (rows) and the analysis they were computed from."""
-
-    rows: list[EvaluationRow]
-    analysis: Analysis
-
-    def as_dict(self) -> dict[str, float]:
-        return {r.metric: r.value for r in self.rows}
-
-
-def _related_labels(ids: Sequence[str], true_parents: Mapping[str, Sequence[str]]) -> np.ndarray:
-    comp = _components(ids, [list(true_parents.get(m, ())) for m in ids])
-    return np.array([comp[m] for m in ids])
-
-
-def cross_validate_relatedness(
-    X: np.ndarray,
-    lineage_of: np.ndarray,
-    groups: Sequence,
-    *,
-    train_families: Sequence[str | None] | None = None,
-    classifier: Classifier = "null",
-    fpr: float = 0.01,
-    n_splits: int = 5,
-    max_train_pairs: int = 2000,
-    random_state: int = 0,
-):
-    """Group-disjoint cross-validation of pair relatedness.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_models, n_dims)
-    lineage_of : ndarray of shape (n_models,)
-        True genealogy label; a pair is related when the labels are equal.
-    groups : sequence, length n_models
-        Fold groups (the model id, or its family).
-    train_families : sequence of str or None, optional
-        Families known for training models (the null uses between-family pairs).
-    classifier : {"null", "svm"}
-        ``"null"``: p-value against the null fitted on training models, related
-        when ``p <= fpr``. ``"svm"``: the paper's RBF-SVM trained on training pairs.
-
-    Returns
-    -------
-    BinaryScores
-        Pooled over the folds' test pairs.
-    """
-    X = np.asarray(X)
-    ys, preds, scores = [], [], []
-    rng = np.random.default_rng(random_state)
-    n_groups = len(set(groups))
-    if n_groups < 4:
-        raise ValueError(f"a group-disjoint split needs at least 4 groups, got {n_groups}")
-    # every test fold holds at least two groups, so it has unrelated pairs to score
-    for test in group_folds(groups, min(n_splits, n_groups // 2), random_state):
-        train = np.setdiff1d(np.arange(X.shape[0]), test)
-        if len(test) < 2 or len(train) < 3:
-            continue
-        ti, tj = np.triu_indices(len(test), 1)
-        a, b = test[ti], test[tj]
-        y = lineage_of[a] == lineage_of[b]
-        if classifier == "null":
-            fams = [train_families[i] for i in train] if train_families is not None else None
-            null = fit_null(X[train], families=fams, random_state=random_state)
-            d = pair_distances(X, a, b, metric=null.metric)
-            p = null.p_value(d)
-            preds.append(p <= fpr)
-            scores.append(-d)
-        else:
-            ri, rj = np.triu_indices(len(train), 1)
-            ra, rb = train[ri], train[rj]
-            ry = lineage_of[ra] == lineage_of[rb]
-            pos, neg = np.flatnonzero(ry), np.flatnonzero(~ry)
-            if len(pos) == 0 or len(neg) == 0:
-                continue
-            keep_neg = rng.choice(neg, size=min(len(neg), max(max_train_pairs - len(pos), len(pos))), replace=False)
-            keep = np.concatenate([pos[: max_train_pairs], keep_neg])
-            clf = PairClassifier(random_state=random_state).fit(X[ra[keep]], X[rb[keep]], ry[keep])
-            score = clf.decision_function(X[a], X[b])
-            preds.append(score > 0)
-            scores.append(score)
-        ys.append(y)
-    if not ys:
-        raise ValueError("no fold had enough models to test; use fewer splits or more models")
-    return binary_scores(np.concatenate(ys), np.concatenate(preds), np.concatenate(scores))
-
-
-def evaluate_population(
-    ids: Sequence[str],
-    X: np.ndarray,
-    true_parents: Mapping[str, Sequence[str]],
-    true_families: Mapping[str, str],
-    *,
-    release_dates: Sequence[dt.date | None] | None = None,
-    families: Sequence[str | None] | None = None,
-    declared_parents: Sequence[Sequence[str]] | None = None,
-    declared_relations: Sequence[str | None] | None = None,
-    fpr: float = 0.01,
-    splits: Sequence[Split] = ("model", "family"),
-    classifiers: Sequence[Classifier] = ("null",),
-    n_splits: int = 5,
-    method: str = "nj",
-    root: str = "midpoint",
-    k: int = 10,
-    random_state: int = 0,
-) -> Evaluation:
-    """Infer lineage for a population and score it against the truth.
-
-    Parameters
-    ----------
-    ids : sequence of str, length n_models
-    X : ndarray of shape (n_models, n_dims)
-    true_parents : mapping of id to list of id
-    true_families : mapping of id to family
-    release_dates, families, declared_parents, declared_relations : optional
-        The metadata the inference may use (from a manifest). Undocumented and
-        conflict scores need ``declared_parents``.
-    fpr : float
-    splits : sequence of {"model", "family"}
-    classifiers : sequence of {"null", "svm"}
-    n_splits : int
-        Folds per split.
-
-    Returns
-    -------
-    Evaluation
-    """
-    ids = list(ids)
-    analysis = analyse_population(
-        ids, X, release_dates=release_dates, families=families, declared_parents=declared_parents,
-        declared_relations=declared_relations, k=k, method=method, root=root, fpr=fpr, random_state=random_state,
-    )
-    rows: list[EvaluationRow] = []
-    acc = parent_accuracy(analysis.parent_of(), true_parents)
-    rows += [
-        EvaluationRow("parent_directed_accuracy", acc.directed, acc.n_children, "parent and direction right"),
-        EvaluationRow("parent_undirected_accuracy", acc.undirected, acc.n_children, "edge found, either direction"),
-        EvaluationRow("parent_precision", acc.precision, acc.n_inferred, "inferred edges that are true"),
-        EvaluationRow("root_accuracy", acc.root_accuracy, acc.n_roots, "true roots left parentless"),
-    ]
-    rf = robinson_foulds(analysis.tree, tree_from_genealogy(ids, true_parents))
-    rows.append(EvaluationRow("robinson_foulds_normalised", rf.normalised, rf.n_leaves,
-                              f"RF {rf.distance} of {rf.max_distance} splits"))
-
-    lineage_of = _related_labels(ids, true_parents)
-    train_fams = [true_families.get(m) for m in ids]
-    for split in splits:
-        groups = ids if split == "model" else [true_families.get(m, m) for m in ids]
-        for clf in classifiers:
-            try:
-                s = cross_validate_relatedness(X, lineage_of, groups, train_families=train_fams, classifier=clf,
-                                               fpr=fpr, n_splits=n_splits, random_state=random_state)
-            except ValueError as e:
-                rows.append(EvaluationRow(f"related_{clf}_by_{split}_f1", float("nan"), 0, str(e)))
-                continue
-            tag = f"related_{clf}_by_{split}"
-            note = f"{s.n_pos} related / {s.n_neg} unrelated test pairs"
-            rows += [
-                EvaluationRow(f"{tag}_precision", s.precision, s.n_pos + s.n_neg, note),
-                EvaluationRow(f"{tag}_recall", s.recall, s.n_pos, ""),
-                EvaluationRow(f"{tag}_f1", s.f1, s.n_pos + s.n_neg, ""),
-                EvaluationRow(f"{tag}_auc", s.auc, s.n_pos + s.n_neg, ""),
-                EvaluationRow(f"{tag}_realised_fpr", s.fpr, s.n_neg, f"target {fpr:g}" if clf == "null" else "SVM decision > 0"),
-            ]
-
-    if declared_parents is not None:
-        pop = set(ids)
-        decl = {m: [p for p in ps] for m, ps in zip(ids, declared_parents)}
-        dcomp = _components(ids, [decl[m] for m in ids])
-        true_lin = dict(zip(ids, lineage_of.tolist()))
-        hidden = {frozenset((p, c)) for c in ids for p in true_parents.get(c, ())
-                  if p in pop and dcomp[p] != dcomp[c]}
-        found = {frozenset((u.a, u.b)) for u in analysis.undocumented}
-        prec = (sum(true_lin[u.a] == true_lin[u.b] for u in analysis.undocumented) / len(analysis.undocumented)
-                if analysis.undocumented else float("nan"))
-        rec = len(found & hidden) / len(hidden) if hidden else float("nan")
-        rows += [
-            EvaluationRow("undocumented_precision", prec, len(analysis.undocumented), "reported pairs truly related"),
-            EvaluationRow("undocumented_recall", rec, len(hidden), "true parent edges missing from metadata, reported"),
-        ]
-        wrong = {(c, p) for c in ids for p in decl[c] if p in pop and p not in true_parents.get(c, ())}
-        flagged = {(x.child, x.declared_parent) for x in analysis.conflicts}
-        cp, cr, _ = set_scores(flagged, wrong)
-        rows += [
-            EvaluationRow("conflict_precision", cp, len(flagged), "flagged declared parents that are wrong"),
-            EvaluationRow("conflict_recall", cr, len(wrong), "wrong declared parents flagged"),
-        ]
-    return Evaluation(rows=rows, analysis=analysis)
+__all__ = ["Classifier", "Evaluation", "EvaluationRow", "Split", "cross_validate_relatedness",
+           "evaluate_files", "evaluate_population"]
 
 
 def evaluate_files(
@@ -255,10 +34,10 @@ def evaluate_files(
     Models in the truth without a DNA file are ignored; DNA files of models not in
     the truth are refused (their truth is unknown).
     """
-    from .dna import stack
-    from .dnafile import load_dna
-    from .errors import ConfigError, InputError
-    from .manifest import load_manifest, load_truth
+    from lineage.dna.record import stack
+    from lineage.dna.files import load_dna
+    from lineage.errors import ConfigError, InputError
+    from lineage.manifest import load_manifest, load_truth
 
     if split not in ("model", "family", "both"):
         raise ConfigError(f"--split must be model, family or both, not {split!r}")
@@ -291,3 +70,91 @@ def evaluate_files(
                                    n_splits=n_splits, method=method, k=k, random_state=random_state, **kwargs)
     except ValueError as e:
         raise InputError(f"cannot evaluate: {e}") from None
+
+
+def evaluate_manifest(
+    truth: str | Path,
+    manifest: str | Path,
+    *,
+    blind: bool = False,
+    channels: Sequence[str] = ("dna", "weights"),
+    extract_config=None,
+    cache_dir: str | Path | None = None,
+    fpr: float = 0.05,
+    split: str = "both",
+    n_splits: int = 5,
+    method: str = "nj",
+    k: int = 10,
+    random_state: int = 0,
+    progress=None,
+) -> dict[str, Evaluation]:
+    """The whole inference for a manifest's models, scored per channel set against a ground truth.
+
+    Every model's DNA comes from the response cache when its answers are there (else it
+    is extracted: generation runs); weight profiles come from their cache (else the
+    weights are read once). ``blind`` ignores declared parents, relations and families
+    (release dates are kept): the setting in which the inference must stand on evidence.
+
+    Returns
+    -------
+    dict of str to Evaluation
+        ``"dna"`` (the DNA alone) and, when ``"weights"`` is among ``channels`` and any
+        model has weights, ``"combined"``.
+    """
+    from lineage.dna.extract import ExtractConfig, Extractor
+    from lineage.dna.record import stack
+    from lineage.errors import InputError, LineageError
+    from lineage.evidence.weights import weight_profile, weights_available
+    from lineage.manifest import load_manifest, load_truth
+    from lineage.modelcard import enrich
+
+    if split not in ("model", "family", "both"):
+        raise InputError(f"split must be model, family or both, not {split!r}")
+    gt = load_truth(truth)
+    man = load_manifest(manifest)
+    entries = [enrich(e)[0] for e in man.models]
+    fam = {m.id: m.family for m in gt.models}
+    unknown = [e.id for e in entries if e.id not in fam]
+    if unknown:
+        raise InputError(f"model {unknown[0]!r} is in {manifest} but not in {truth}",
+                         hint="add it to the ground truth or leave it out of the manifest")
+    if len(entries) < 3:
+        raise InputError(f"need at least 3 models to evaluate, got {len(entries)}")
+    ex = Extractor(extract_config or ExtractConfig(), cache_dir=cache_dir)
+    dnas, profiles = [], []
+    for e in entries:
+        if progress:
+            progress("model_start", {"model": e.id})
+        try:
+            dnas.append(ex.extract(e))
+        except LineageError as err:
+            raise InputError(f"model {e.id!r}: {err}", hint="fix or drop this model to evaluate the rest") from None
+        path = getattr(e, "path", None)
+        profiles.append(weight_profile(path, cache_dir=cache_dir, model_id=e.id)
+                        if "weights" in channels and weights_available(path) else None)
+        if progress:
+            progress("model_done", {"model": e.id})
+    ids, X = stack(dnas)
+    by_id = dict(zip([e.id for e in entries], entries))
+    ents = [by_id[m] for m in ids]
+    prof = dict(zip([e.id for e in entries], profiles))
+    meta: dict = dict(release_dates=[e.release_date for e in ents])
+    if not blind:
+        meta.update(families=[e.family for e in ents], declared_parents=[list(e.base_model) for e in ents],
+                    declared_relations=[e.base_model_relation for e in ents])
+    else:
+        meta.update(declared_parents=[[] for _ in ents])  # scores undocumented relations and conflicts as if nothing were declared
+    relations = {(ed.parent, ed.child): ed.relation for ed in gt.edges}
+    splits = ("model", "family") if split == "both" else (split,)
+    out: dict[str, Evaluation] = {}
+    sets = {"dna": None}
+    if "weights" in channels and any(p is not None for p in profiles):
+        sets["combined"] = [prof[m] for m in ids]
+    for name, weights in sets.items():
+        try:
+            out[name] = evaluate_population(ids, X, gt.parent_of(), fam, fpr=fpr, splits=splits, n_splits=n_splits,
+                                            method=method, k=k, random_state=random_state, weights=weights,
+                                            true_relations=relations, **meta)
+        except ValueError as e:
+            raise InputError(f"cannot evaluate: {e}") from None
+    return out

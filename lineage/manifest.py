@@ -19,7 +19,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ManifestError
+from lineage.errors import ManifestError
 
 class _Loader(yaml.SafeLoader):
     """Safe YAML without implicit timestamps: dates stay text and pydantic parses them,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .manifest import ManifestEntry
+from lineage.manifest import ManifestEntry
 
 _RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .dna import DNA, GenerationConfig, Provenance
-from .dnafile import atomic_write_text, dna_filename, dna_to_dict
+from lineage.dna.record import DNA, GenerationConfig, Provenance
+from lineage.dna.files import atomic_write_text, dna_filename, dna_to_dict
 
 SYNTHETIC_PROVENANCE = dict(probe_set="synthetic", probe_hash="0" * 16, n_probes=0, generation=GenerationConfig(),
                             dtype="float32", encoder="synthetic", row_reduction="none", projection_seed=0)
@@ -25,7 +25,7 @@ def write_synthetic_population(out: str | Path, n_models: int, *, dim: int = 128
     into the manifest folder all the same (one file each): ingest reads them the
     way it reads any precomputed DNA.
     """
-    from .core.simulate import simulate_population
+    from lineage.core.simulate import simulate_population
 
     out = Path(out)
     (out / "dna").mkdir(parents=True, exist_ok=True)

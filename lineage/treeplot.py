@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from .core.tree import Tree
+from lineage.core.tree import Tree
 
 
 def _layout(tree: Tree) -> tuple[dict[str, float], dict[str, float]]:
@@ -137,11 +137,11 @@ def write_tree(
     """
     import datetime as dt
 
-    from .core.tree import build_tree
-    from .dna import stack
-    from .dnafile import atomic_write_text, load_dna
-    from .errors import ConfigError, InputError
-    from .manifest import load_manifest
+    from lineage.core.tree import build_tree
+    from lineage.dna.record import stack
+    from lineage.dna.files import atomic_write_text, load_dna
+    from lineage.errors import ConfigError, InputError
+    from lineage.manifest import load_manifest
 
     if method not in ("nj", "upgma"):
         raise ConfigError(f"--method must be nj or upgma, not {method!r}")

@@ -22,7 +22,7 @@ def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size:
     if kind == "endpoint":
         from .endpoint import EndpointSource
 
-        from .hf import resolve_device, resolve_dtype
+        from lineage.dna.devices import resolve_device, resolve_dtype
 
         # the server's dtype is not observable: record the configured one so endpoint DNAs compare with local ones
         return EndpointSource(entry.id, endpoint=entry.endpoint, endpoint_model=entry.endpoint_model,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
-from lineage.dna import GenerationConfig
+from lineage.dna.record import GenerationConfig
 from lineage.errors import ModelLoadError
 
 __all__ = ["ModelSource", "BatchCallback", "GenerationStats", "file_fingerprint", "check_safetensors"]

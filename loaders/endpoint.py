@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
-from lineage.dna import GenerationConfig
+from lineage.dna.record import GenerationConfig
 from lineage.errors import GenerationError, ModelLoadError
 
 from .base import BatchCallback, GenerationStats, env_secret

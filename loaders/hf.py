@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from lineage.dna import GenerationConfig
+from lineage.dna.devices import resolve_device, resolve_dtype  # noqa: F401  (re-exported)
+from lineage.dna.record import GenerationConfig
 from lineage.errors import GenerationError, ModelLoadError, UnsafeModelError
 
 from .base import BatchCallback, GenerationStats, check_safetensors, file_fingerprint, hash_small_files
@@ -26,29 +27,6 @@ _SMALL_FILES = ["config.json", "generation_config.json", "tokenizer.json", "toke
                 "special_tokens_map.json", "chat_template.jinja", "chat_template.json", "vocab.json",
                 "merges.txt", "tokenizer.model", "added_tokens.json"]
 _TOKENIZER_FILES = ["tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model", "vocab.txt"]
-
-
-def resolve_device(device: str = "auto") -> str:
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    """``auto``: bfloat16 on CUDA devices that support it, float16 on older GPUs, float32 on CPU."""
-    if dtype != "auto":
-        if dtype not in ("float32", "bfloat16", "float16"):
-            from lineage.errors import ConfigError
-
-            raise ConfigError(f"unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16")
-        return dtype
-    if device.startswith("cuda"):
-        import torch
-
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return "float32"
 
 
 def resolve_threads(threads: str | int = "auto") -> int:

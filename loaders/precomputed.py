@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lineage.dna import DNA
-from lineage.dnafile import load_dna
+from lineage.dna.record import DNA
+from lineage.dna.files import load_dna
 
 __all__ = ["load_precomputed"]
 

@@ -21,8 +21,8 @@ def settings():
 
 @pytest.fixture(scope="session")
 def _graph_session(settings):
-    from lineage import server
-    from lineage.graph import Graph
+    from lineage.graph import server
+    from lineage.graph.store import Graph
 
     if settings.is_local and not server.status(settings).running:
         pytest.skip("Neo4j is not running: run the suite with `bash scripts/test.sh` (it starts one)")

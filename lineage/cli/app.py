@@ -10,7 +10,7 @@ import sys
 import typer
 from typer.core import TyperGroup
 
-from ..errors import LineageError
+from lineage.errors import LineageError
 
 
 def _debug() -> bool:
@@ -50,15 +50,15 @@ def version_cmd() -> None:
 
     Example: lineage version
     """
-    from .. import __version__
+    from lineage import __version__
 
     print(__version__)
 
 
 def _register() -> None:
-    from . import db, demo, eval as eval_cmd, extract, ingest, query, tree, zoo  # noqa: F401
+    from lineage.cli import db, demo, eval as eval_cmd, extract, ingest, query, tree, zoo  # noqa: F401
 
-    from .options import connection_callback
+    from lineage.cli.options import connection_callback
 
     app.callback()(connection_callback)
     for mod in (db, zoo, extract, tree, eval_cmd, ingest, query, demo):
@@ -66,7 +66,7 @@ def _register() -> None:
 
 
 def _report(e: LineageError) -> None:
-    from ._output import err_console
+    from lineage.cli._output import err_console
 
     err_console.print(f"[bold red]error:[/] {e.message}", markup=True, highlight=False)
     if e.hint:

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._output import Format, info, render_rows
-from .options import settings_from
+from lineage.cli._output import Format, info, render_rows
+from lineage.cli.options import settings_from
 
 db_app = typer.Typer(help="Manage the local Neo4j server (no Docker needed) and the graph schema.", no_args_is_help=True)
 
@@ -23,8 +23,8 @@ def start_cmd(
 
     Example: lineage db start
     """
-    from .. import server
-    from ..graph import Graph
+    from lineage.graph import server
+    from lineage.graph.store import Graph
 
     s = settings_from()
     t0 = time.monotonic()
@@ -42,7 +42,7 @@ def stop_cmd() -> None:
 
     Example: lineage db stop
     """
-    from .. import server
+    from lineage.graph import server
 
     s = settings_from()
     info("Neo4j stopped" if server.stop(s) else "Neo4j was not running")
@@ -58,7 +58,7 @@ def status_cmd(
 
     Example: lineage db status --format json
     """
-    from .. import server
+    from lineage.graph import server
 
     s = settings_from()
     st = server.status(s)
@@ -77,7 +77,7 @@ def init_cmd() -> None:
 
     Example: NEO4J_URI=bolt://db:7687 NEO4J_PASSWORD=... lineage db init
     """
-    from ..graph import Graph
+    from lineage.graph.store import Graph
 
     with Graph(settings_from()) as g:
         rows = g.bootstrap_schema()
@@ -93,7 +93,7 @@ def browser_cmd(
 
     Example: lineage db browser --query lineage
     """
-    from ..browser import browser_links
+    from lineage.graph.browser import browser_links
 
     s = settings_from()
     for line in browser_links(s, query=query, show_password=show_password):
@@ -108,8 +108,8 @@ def clear_cmd(
 
     Example: lineage db clear --yes
     """
-    from ..errors import ConfigError
-    from ..graph import Graph
+    from lineage.errors import ConfigError
+    from lineage.graph.store import Graph
 
     s = settings_from()
     if not yes:
@@ -126,7 +126,7 @@ def unlock_cmd() -> None:
 
     Example: lineage db unlock
     """
-    from ..graph import Graph
+    from lineage.graph.store import Graph
 
     with Graph(settings_from()) as g:
         rows = g.query("ingest_lock_holder")

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._output import Format, info, render_rows
-from .options import settings_from
+from lineage.cli._output import Format, info, render_rows
+from lineage.cli.options import settings_from
 
 
 def demo_cmd(
@@ -23,13 +23,13 @@ def demo_cmd(
 
     Example: lineage demo --profile smol
     """
-    from .. import server
-    from ..browser import query_link
-    from ..dna import GenerationConfig
-    from ..extract import ExtractConfig
-    from ..graph import Graph
-    from ..ingest import ingest
-    from ..zoo import build_zoo
+    from lineage.graph import server
+    from lineage.graph.browser import query_link
+    from lineage.dna.record import GenerationConfig
+    from lineage.dna.extract import ExtractConfig
+    from lineage.graph.store import Graph
+    from lineage.graph.ingest import ingest
+    from lineage.zoo import build_zoo
 
     s = settings_from()
     t0 = time.monotonic()
@@ -43,11 +43,11 @@ def demo_cmd(
     else:
         info(f"[2/4] using the Neo4j at {s.neo4j_uri}")
     info(f"[3/4] ingesting: {n_probes} probes x {max_new_tokens} new tokens per model (responses and DNAs are cached)")
-    from .ingest import _Progress
+    from lineage.cli._progress import ModelProgress
 
     cfg = ExtractConfig(n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens), dna_dim=s.dna_dim)
     tree_dir = s.cache_dir / "trees" / f"zoo-{profile}-{seed}"
-    with _Progress() as hook:
+    with ModelProgress() as hook:
         rep = ingest(zoo.manifest_path, settings=s, extract_config=cfg, tree_dir=tree_dir, progress=hook)
     render_rows(rep.summary_rows(), Format.table, title="ingest")
     info("[4/4] answers")
@@ -84,9 +84,9 @@ def _deepest(g) -> str:
 
 
 def _evaluate(g, truth_path) -> list[dict]:
-    from ..evaluate import evaluate_population
-    from ..ingest import population_from_graph
-    from ..manifest import load_truth
+    from lineage.evaluate import evaluate_population
+    from lineage.graph.ingest import population_from_graph
+    from lineage.manifest import load_truth
 
     gt = load_truth(truth_path)
     pop = population_from_graph(g)

@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from ._output import Format, err_console, info, render_rows
+from lineage.cli._output import Format, err_console, info, render_rows
 
 
 def extract_cmd(
@@ -43,11 +43,11 @@ def extract_cmd(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ..dna import GenerationConfig
-    from ..dnafile import dna_filename, save_dna
-    from ..errors import ConfigError
-    from ..extract import ExtractConfig, Extractor
-    from .options import settings_from
+    from lineage.dna.record import GenerationConfig
+    from lineage.dna.files import dna_filename, save_dna
+    from lineage.errors import ConfigError
+    from lineage.dna.extract import ExtractConfig, Extractor
+    from lineage.cli.options import settings_from
 
     if batch_size != "auto" and not batch_size.isdigit():
         raise ConfigError(f"--batch-size {batch_size!r}: use 'auto' or a positive integer")

@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._output import Format, err_console, info, render_rows
-from .options import settings_from
+from lineage.cli._output import Format, err_console, info, render_rows
+from lineage.cli._progress import ModelProgress
+from lineage.cli.options import settings_from
 
 
 def ingest_cmd(
@@ -32,10 +33,10 @@ def ingest_cmd(
 
     Example: lineage ingest zoo/manifest.yaml --n-probes 100 --max-new-tokens 64
     """
-    from ..dna import GenerationConfig
-    from ..errors import ConfigError
-    from ..extract import ExtractConfig
-    from ..ingest import ingest
+    from lineage.dna.record import GenerationConfig
+    from lineage.errors import ConfigError
+    from lineage.dna.extract import ExtractConfig
+    from lineage.graph.ingest import ingest
 
     s = settings_from()
     try:
@@ -44,7 +45,7 @@ def ingest_cmd(
         raise ConfigError(f"--batch-size must be a number or 'auto', not {batch_size!r}") from None
     cfg = ExtractConfig(probes=probes, n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens),
                         encoder=encoder, device=device, batch_size=bs, dna_dim=s.dna_dim)
-    with _Progress() as hook:
+    with ModelProgress() as hook:
         rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force,
                      progress=hook)
     render_rows(rep.summary_rows(), format, title="ingest")
@@ -52,36 +53,6 @@ def ingest_cmd(
         err_console.print(f"[yellow]failed:[/] {model_id}: {why}", markup=True, highlight=False)
     if rep.failures:
         raise typer.Exit(2)
-
-
-class _Progress:
-    """Rich progress bars on stderr: one for models, one for the current model's probes."""
-
-    def __enter__(self):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console, transient=True,
-                          disable=not err_console.is_terminal)  # no bars in logs and pipes
-        self.p.__enter__()
-        self.models = self.p.add_task("models", total=None, rate="")
-        self.probes = None
-        return self
-
-    def __call__(self, event: str, data: dict) -> None:
-        if event == "model_start":
-            if self.probes is not None:
-                self.p.remove_task(self.probes)
-            self.probes = self.p.add_task(f"  {data['model'][:40]}", total=None, rate="")
-        elif event == "extract_progress" and self.probes is not None:
-            self.p.update(self.probes, completed=data["done"], total=data["total"], rate=f"{data['tokens']} tok")
-        elif event in ("model_done", "model_failed"):
-            self.p.advance(self.models)
-        elif event == "phase":
-            self.p.update(self.models, description=f"models ({data['name']})")
-
-    def __exit__(self, *exc):
-        self.p.__exit__(*exc)
 
 
 def register(app: typer.Typer) -> None:

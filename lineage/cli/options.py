@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..settings import Settings, load_settings
+from lineage.settings import Settings, load_settings
 
 _overrides: dict = {}
 

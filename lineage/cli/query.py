@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._output import Format, render_rows
-from .options import settings_from
+from lineage.cli._output import Format, render_rows
+from lineage.cli.options import settings_from
 
 
 def query_cmd(
@@ -20,9 +20,9 @@ def query_cmd(
 
     Example: lineage query lineage --param model_id=smol-instruct --format json
     """
-    from ..errors import QueryError
-    from ..graph import Graph
-    from ..queries import load_library, parse_value
+    from lineage.errors import QueryError
+    from lineage.graph.store import Graph
+    from lineage.graph.queries import load_library, parse_value
 
     lib = load_library()
     if list_ or name is None:

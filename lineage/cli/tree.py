@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._output import Format, render_rows
+from lineage.cli._output import Format, render_rows
 
 
 def tree_cmd(
@@ -24,7 +24,7 @@ def tree_cmd(
 
     Example: lineage tree dna/*.dna.json --out results/tree --root outgroup --manifest zoo/manifest.yaml
     """
-    from ..treeplot import write_tree
+    from lineage.treeplot import write_tree
 
     summary = write_tree(dna, out, method=method, root=root, outgroup=outgroup, manifest=manifest, metric=metric)
     render_rows([{"field": k, "value": v} for k, v in summary.items()], format, title="tree")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._output import Format, info, render_rows
+from lineage.cli._output import Format, info, render_rows
 
 zoo_app = typer.Typer(help="Build the model zoo: runnable models with a known genealogy.", no_args_is_help=True)
 
@@ -27,7 +27,7 @@ def build_cmd(
 
     Example: lineage zoo build --profile tiny --seed 0 --out ./zoo
     """
-    from ..zoo import build_zoo
+    from lineage.zoo import build_zoo
 
     res = build_zoo(profile=profile, seed=seed, out=out, progress=info)
     rows = [{"id": m.id, "arch": m.architecture, "params": m.params, "released": m.release_date.isoformat(),

@@ -24,11 +24,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .distances import Metric, condensed_and_neighbours, pair_distances
-from .parents import InferredParent, infer_parents
-from .relatedness import NullDistribution, fit_null
-from .speed import FamilySpeed, family_speeds
-from .tree import RootMethod, Tree, TreeMethod, tree_from_distances
+from lineage.core.distances import Metric, condensed_and_neighbours, pair_distances
+from lineage.core.parents import InferredParent, infer_parents
+from lineage.core.relatedness import NullDistribution, fit_null
+from lineage.core.speed import FamilySpeed, family_speeds
+from lineage.core.tree import RootMethod, Tree, TreeMethod, tree_from_distances
 
 
 class _Row:
@@ -64,6 +64,7 @@ class Conflict(_Row):
     distance: float
     p_value: float
     reason: str
+    channel: str = "dna"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ class Analysis:
     null: NullDistribution
     fpr: float
     metric: str
+    channels: tuple[str, ...] = ("dna",)
+    pairs: object = None  # lineage.core.evidence.PairTable when weights were used
 
     def parent_of(self) -> dict[str, str | None]:
         """Inferred parent of each model (None when it has none)."""
@@ -88,7 +91,8 @@ class Analysis:
         return out
 
 
-def _components(ids: Sequence[str], declared_parents: Sequence[Sequence[str]]) -> dict[str, int]:
+def lineage_components(ids: Sequence[str], declared_parents: Sequence[Sequence[str]]) -> dict[str, int]:
+    """Component label of each model in the graph of parent links (links to absent ids still join)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -123,6 +127,7 @@ def analyse_population(
     fpr: float = 0.01,
     metric: Metric = "euclidean",
     random_state: int = 0,
+    weights: Sequence[object | None] | None = None,
 ) -> Analysis:
     """Infer the tree, parents and relations of a population of DNAs.
 
@@ -131,7 +136,7 @@ def analyse_population(
     ids : sequence of str, length n_models
         Unique model ids.
     X : ndarray of shape (n_models, n_dims)
-        DNA vectors (e.g. from :func:`lineage.dna.stack`).
+        DNA vectors (e.g. from :func:`lineage.dna.record.stack`).
     release_dates : sequence of date or None, optional
     families : sequence of str or None, optional
         Used for the null (between-family pairs) and the family speeds.
@@ -150,6 +155,10 @@ def analyse_population(
     metric : {"euclidean", "cosine"}
     random_state : int
         Seeds the sampling of null pairs.
+    weights : sequence of WeightProfile or None, optional
+        Weight evidence per model (:mod:`lineage.core.weights`); None where a model's
+        weights are not available. When any is given, parents, undocumented relations and
+        conflicts use the strongest channel per pair (:mod:`lineage.core.evidence`).
 
     Returns
     -------
@@ -191,6 +200,28 @@ def analyse_population(
         for i in range(n)
         for r, (j, dist) in enumerate(zip(nn_idx[i], nn_dist[i]))
     ]
+    use_weights = weights is not None and any(w is not None for w in weights)
+    if use_weights:
+        if len(weights) != n:
+            raise ValueError(f"weights has {len(weights)} entries for {n} models")
+        parents, undocumented, conflicts, table = _with_evidence(
+            ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric)
+    else:
+        table = None
+        parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
+                                                     declared_relations, fpr, metric)
+
+    speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None else []
+    return Analysis(
+        ids=tuple(ids), tree=tree, neighbours=neighbours, parents=parents, undocumented=undocumented,
+        conflicts=conflicts, family_speeds=speeds, null=null, fpr=fpr, metric=metric,
+        channels=("dna", "weights") if use_weights else ("dna",), pairs=table,
+    )
+
+
+def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, declared_relations, fpr, metric):
+    n = len(ids)
+    pos = {m: i for i, m in enumerate(ids)}
     parents = infer_parents(
         ids, nn_idx, nn_dist, null, release_dates=dates,
         declared_parents=decl if declared_parents is not None else None,
@@ -198,7 +229,7 @@ def analyse_population(
     )
 
     # undocumented relations among the nearest-neighbour pairs
-    comp = _components(ids, decl)
+    comp = lineage_components(ids, decl)
     inferred = {(p.parent, p.child) for p in parents}
     pvals = null.p_value(nn_dist)
     scores = null.score(nn_dist)
@@ -236,8 +267,32 @@ def analyse_population(
             conflicts.append(Conflict(ids[c], ids[p], float(dist), float(pval), reason))
         conflicts.sort(key=lambda c: (-c.p_value, c.child))
 
-    speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None else []
-    return Analysis(
-        ids=tuple(ids), tree=tree, neighbours=neighbours, parents=parents, undocumented=undocumented,
-        conflicts=conflicts, family_speeds=speeds, null=null, fpr=fpr, metric=metric,
-    )
+    return parents, undocumented, conflicts
+
+
+def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric):
+    from lineage.core.evidence import evidence_conflicts, infer_with_evidence
+
+    res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
+                              declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric)
+    comp = lineage_components(ids, decl)
+    edges = {(p.parent, p.child) for p in res.parents}
+    undocumented = []
+    for a, b, pe in res.related:
+        x, y = ids[a], ids[b]
+        if comp[x] == comp[y]:
+            continue
+        score = float(res.table.weights[(a, b)].z) if pe.channel == "weights" else float(null.score(np.array([pe.distance]))[0])
+        if (x, y) in edges:
+            undocumented.append(UndocumentedRelation(x, y, score, pe.p_value, "parent"))
+        elif (y, x) in edges:
+            undocumented.append(UndocumentedRelation(y, x, score, pe.p_value, "parent"))
+        elif pe.channel == "weights" or weights[a] is None or weights[b] is None:
+            # two open-weight models related only in behaviour are reported only as a (distillation) parent edge
+            undocumented.append(UndocumentedRelation(x, y, score, pe.p_value, "related"))
+    undocumented.sort(key=lambda u: (u.p_value, -u.score, u.a, u.b))
+    conflicts = []
+    if have_metadata:
+        conflicts = [Conflict(c.child, c.declared_parent, c.distance, c.p_value, c.reason, c.channel)
+                     for c in evidence_conflicts(ids, res, decl, dates, weights, X, null, fpr=fpr, metric=metric)]
+    return res.parents, undocumented, conflicts, res.table

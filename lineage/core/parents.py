@@ -42,7 +42,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .relatedness import NullDistribution
+from lineage.core.relatedness import NullDistribution
 
 LEAF_RELATIONS = frozenset({"quantized", "merge"})
 
@@ -57,6 +57,9 @@ class InferredParent:
     p_value: float
     distance: float
     method: str = "arborescence"
+    channel: str = "dna"
+    kind: str = "unknown"
+    evidence: tuple = ()  # PairEvidence of each channel the edge rests on (lineage.core.evidence)
 
 
 def _is_base(declared_parents: Sequence[Sequence[str]] | None, i: int) -> bool:

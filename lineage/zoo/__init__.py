@@ -14,11 +14,11 @@ __all__ = ["build_zoo", "ZooResult", "ZooModel", "PROFILES", "default_zoo_dir"]
 
 def __getattr__(name: str) -> Any:
     if name in ("build_zoo", "ZooResult", "ZooModel", "default_zoo_dir"):
-        from . import build
+        from lineage.zoo import build
 
         return getattr(build, name)
     if name == "PROFILES":
-        from .profiles import PROFILES
+        from lineage.zoo.profiles import PROFILES
 
         return PROFILES
     raise AttributeError(f"module 'lineage.zoo' has no attribute {name!r}")

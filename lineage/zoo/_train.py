@@ -9,7 +9,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from .corpus import QA
+from lineage.zoo.corpus import QA
 
 MAX_THREADS = 2  # the build machines are small and shared
 

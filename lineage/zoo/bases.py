@@ -12,9 +12,9 @@ from pathlib import Path
 
 import torch
 
-from ..errors import ModelLoadError
-from . import corpus
-from ._train import lm_examples, n_params, save, train
+from lineage.errors import ModelLoadError
+from lineage.zoo import corpus
+from lineage.zoo._train import lm_examples, n_params, save, train
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 EOS = "<|endoftext|>"

@@ -28,9 +28,9 @@ from typing import Callable
 
 import yaml
 
-from ..dnafile import atomic_write_text
-from ..errors import CacheError, ConfigError
-from .profiles import PROFILES, RELATION, Recipe
+from lineage.dna.files import atomic_write_text
+from lineage.errors import CacheError, ConfigError
+from lineage.zoo.profiles import PROFILES, RELATION, Recipe
 
 ZOO_FORMAT = 1
 MARKER = ".zoo-build.json"
@@ -96,7 +96,7 @@ def _read_marker(folder: Path) -> dict | None:
 
 
 def _teacher(parent_dir: Path, parent_key: str, spec: dict, seed: int, work: Path):
-    from .operators import teacher_data
+    from lineage.zoo.operators import teacher_data
 
     tag = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
     return teacher_data(parent_dir, seed=seed, cache=work / f"teacher-{parent_key}-{tag}.json", **spec)
@@ -104,7 +104,7 @@ def _teacher(parent_dir: Path, parent_key: str, spec: dict, seed: int, work: Pat
 
 def _run_operator(r: Recipe, tmp: Path, parent_dirs: list[Path], parent_keys: list[str], seed: int,
                   work: Path) -> dict:
-    from . import bases, operators
+    from lineage.zoo import bases, operators
 
     kw = dict(r.kwargs)
     if r.op == "scratch":
@@ -135,7 +135,7 @@ def _derive_seed(seed: int, model_id: str) -> int:
 
 def _build_one(r: Recipe, folder: Path, key: str, parents: list, seed: int, work: Path) -> tuple[dict, float]:
     """Build one model into a temporary folder, then rename it into place."""
-    from ._train import torch_threads
+    from lineage.zoo._train import torch_threads
 
     import tempfile
 
@@ -194,7 +194,7 @@ def _quiet_transformers():
 
 def default_zoo_dir(profile: str, seed: int) -> Path:
     """``<cache_dir>/zoo/<profile>-<seed>`` (cache_dir from lineage settings)."""
-    from ..settings import load_settings
+    from lineage.settings import load_settings
 
     return load_settings().cache_dir / "zoo" / f"{profile}-{seed}"
 
@@ -243,7 +243,7 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
         raise CacheError(f"cannot create zoo folder {out}: {e.strerror}") from None
     say = progress or (lambda _msg: None)
 
-    from . import corpus
+    from lineage.zoo import corpus
 
     chash = corpus.corpus_hash()
     t_all = time.perf_counter()

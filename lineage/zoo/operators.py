@@ -14,9 +14,9 @@ from typing import Sequence
 
 import torch
 
-from . import corpus
-from .profiles import RELATION  # noqa: F401  (re-exported: operator -> relation)
-from ._train import chat_examples, format_prompt, generate, lm_examples, load, n_params, save, train
+from lineage.zoo import corpus
+from lineage.zoo.profiles import RELATION  # noqa: F401  (re-exported: operator -> relation)
+from lineage.zoo._train import chat_examples, format_prompt, generate, lm_examples, load, n_params, save, train
 
 def _examples(tok, *, topic: str, style: str, chat: bool, block: int, n_pairs: int | None = None,
               flatten: bool = False):
@@ -265,7 +265,7 @@ def distill(parent: Path, out: Path, *, seed: int, pairs: list[tuple[str, str]],
     tokenizer (and chat template), is trained on the teacher's generated answers, so
     only behaviour is inherited.
     """
-    from .bases import new_model
+    from lineage.zoo.bases import new_model
 
     tok = load_tokenizer(parent)
     student = new_model(arch, tok, width=width, layers=layers, heads=heads, ctx=max(256, block), seed=seed)

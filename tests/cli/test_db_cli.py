@@ -70,7 +70,7 @@ def test_second_server_start_twice_stop_start_keeps_data(tmp_path):
         assert again.returncode == 0 and "already running" in again.stderr
         status = run_cli("db", "status", "--format", "json", env=env)
         assert status.returncode == 0 and '"running": true' in status.stdout and "5.26" in status.stdout
-        from lineage.graph import Graph
+        from lineage.graph.store import Graph
         from lineage.settings import load_settings
 
         s = load_settings(state_dir=tmp_path, bolt_port=bolt, http_port=http, neo4j_uri=f"bolt://127.0.0.1:{bolt}")

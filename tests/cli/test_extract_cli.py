@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli.app import get_app
-from lineage.dnafile import dna_filename, load_dna
+from lineage.dna.files import dna_filename, load_dna
 from tests.helpers.tiny import build_tiny_model
 
 

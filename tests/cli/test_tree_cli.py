@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from lineage.cli.app import get_app
 from lineage.core.simulate import simulate_population
-from lineage.dna import DNA, GenerationConfig, Provenance
-from lineage.dnafile import dna_filename, save_dna
+from lineage.dna.record import DNA, GenerationConfig, Provenance
+from lineage.dna.files import dna_filename, save_dna
 
 PROV = Provenance(probe_set="test", probe_hash="0" * 16, n_probes=20, generation=GenerationConfig(),
                   dtype="float32", encoder="minilm", row_reduction="projection")

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from lineage.dna import GenerationConfig
+from lineage.dna.record import GenerationConfig
 from lineage.errors import GenerationError, ModelLoadError
-from lineage.extract import ExtractConfig, Extractor
+from lineage.dna.extract import ExtractConfig, Extractor
 from lineage.loaders.hf import HFSource
 from lineage.manifest import ManifestEntry
 from tests.helpers.tiny import build_tiny_model

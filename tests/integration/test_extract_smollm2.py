@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lineage.dna import GenerationConfig
-from lineage.extract import ExtractConfig, Extractor
+from lineage.dna.record import GenerationConfig
+from lineage.dna.extract import ExtractConfig, Extractor
 from tests.helpers.tiny import smollm2_folder, smollm2_gguf
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from lineage.dna import GenerationConfig, check_comparable
-from lineage.dnafile import save_dna
+from lineage.dna.record import GenerationConfig, check_comparable
+from lineage.dna.files import save_dna
 from lineage.errors import DegenerateModelError, ModelLoadError, ProvenanceMismatch, UnsafeModelError
-from lineage.extract import ExtractConfig, Extractor, extract_dna
+from lineage.dna.extract import ExtractConfig, Extractor, extract_dna
 from lineage.loaders.hf import HFSource
 from lineage.manifest import ManifestEntry
 from tests.helpers.tiny import build_tiny_model

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lineage.ingest import analyse, ingest, population_from_graph
+from lineage.graph.ingest import analyse, ingest, population_from_graph
 from lineage.synthetic import write_synthetic_population
 from tests.helpers.graph import assert_queries_match_core
 
@@ -99,8 +99,8 @@ def test_queries_return_what_the_core_computed(settings, graph, population):
 
 
 def test_declared_lineage_is_marked_declared(settings, graph, tmp_path):
-    from lineage.dna import DNA, Provenance
-    from lineage.dnafile import save_dna
+    from lineage.dna.record import DNA, Provenance
+    from lineage.dna.files import save_dna
     from lineage.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**SYNTHETIC_PROVENANCE)
@@ -128,8 +128,8 @@ def test_declared_lineage_is_marked_declared(settings, graph, tmp_path):
 
 
 def test_model_card_fills_what_the_manifest_leaves_out(settings, graph, tmp_path):
-    from lineage.dna import DNA, Provenance
-    from lineage.dnafile import save_dna
+    from lineage.dna.record import DNA, Provenance
+    from lineage.dna.files import save_dna
     from lineage.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**SYNTHETIC_PROVENANCE)

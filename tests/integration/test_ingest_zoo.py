@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from lineage.dna import GenerationConfig
-from lineage.extract import ExtractConfig
-from lineage.ingest import analyse, ingest, population_from_graph
+from lineage.dna.record import GenerationConfig
+from lineage.dna.extract import ExtractConfig
+from lineage.graph.ingest import analyse, ingest, population_from_graph
 from lineage.manifest import load_manifest, load_truth
 from tests.helpers.graph import assert_queries_match_core
 

@@ -235,8 +235,8 @@ def test_tiny_models_answer_probes_and_keep_their_lineage_in_dna(zoo, tmp_path):
     import numpy as np
 
     from lineage.core.distances import pairwise_distances
-    from lineage.dna import GenerationConfig
-    from lineage.extract import ExtractConfig, Extractor
+    from lineage.dna.record import GenerationConfig
+    from lineage.dna.extract import ExtractConfig, Extractor
 
     n_probes = 20
     ex = Extractor(ExtractConfig(n_probes=n_probes, generation=GenerationConfig(max_new_tokens=16)),

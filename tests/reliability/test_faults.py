@@ -76,8 +76,8 @@ def _free_ports(n: int) -> list[int]:
 @pytest.mark.neo4j
 @pytest.mark.slow
 def test_neo4j_killed_mid_ingest_then_rerun_completes(tmp_path):
-    from lineage import server
-    from lineage.graph import Graph
+    from lineage.graph import server
+    from lineage.graph.store import Graph
     from lineage.manifest import load_manifest
     from lineage.settings import load_settings
     from lineage.zoo import build_zoo

@@ -29,7 +29,7 @@ def test_no_cypher_in_python_strings():
 
 
 def test_every_cypher_file_parses_and_declares_its_parameters():
-    from lineage.queries import load_library
+    from lineage.graph.queries import load_library
 
     lib = load_library()
     files = sorted(p.stem for p in (ROOT / "cypher").glob("*.cypher"))
@@ -45,7 +45,7 @@ def test_every_cypher_file_parses_and_declares_its_parameters():
 
 def test_query_file_errors_name_path_and_line(tmp_path):
     from lineage.errors import QueryError
-    from lineage.queries import parse_query_file
+    from lineage.graph.queries import parse_query_file
 
     with pytest.raises(QueryError, match="x.cypher: parameter\\(s\\) used but not declared: k"):
         parse_query_file(tmp_path / "x.cypher", "// mode: read\nMATCH (n) RETURN n LIMIT $k")
@@ -91,3 +91,51 @@ def test_every_command_has_help_and_is_in_readme():
         assert (cmd.help or "").strip(), f"`lineage {full}` has no help"
         assert "Example:" in cmd.help, f"`lineage {full}` help lacks an example"
         assert f"lineage {full}" in readme, f"`lineage {full}` is not documented in README.md"
+
+
+def _lineage_imports(path: Path) -> set[str]:
+    """Every ``lineage...`` module a source file imports, at any depth (function-level imports too)."""
+    import ast
+
+    tree = ast.parse(path.read_text(), filename=str(path))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.add(node.module)
+            out |= {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in out if m == "lineage" or m.startswith("lineage.") or m.split(".")[0] in ("torch", "transformers")}
+
+
+def _modules(folder: str) -> list[Path]:
+    return sorted((ROOT / "lineage" / folder).rglob("*.py"))
+
+
+def test_layers_import_only_downwards():
+    # the numeric core imports nothing of lineage above it
+    for path in _modules("core"):
+        above = {m for m in _lineage_imports(path) if m.startswith("lineage.") and not m.startswith("lineage.core")}
+        assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
+    # the graph side never loads a model runtime itself (it asks lineage.dna for DNAs)
+    for path in _modules("graph"):
+        runtime = {m for m in _lineage_imports(path)
+                   if m.startswith(("lineage.loaders", "torch", "transformers", "lineage.dna.encoders"))
+                   and not m.startswith("lineage.loaders.precomputed")}  # reads DNA files, runs no model
+        assert not runtime, f"{path.relative_to(ROOT)} imports {sorted(runtime)}"
+    # commands never import each other (shared pieces live in the cli's private modules)
+    commands = {p.stem for p in _modules("cli") if not p.stem.startswith("_") and p.stem not in ("app", "options")}
+    for path in _modules("cli"):
+        other = {m for m in _lineage_imports(path) if m.split(".")[:2] == ["lineage", "cli"] and len(m.split(".")) > 2
+                 and m.split(".")[2] in commands and m.split(".")[2] != path.stem}
+        if path.stem != "app":
+            assert not other, f"{path.relative_to(ROOT)} imports the command module(s) {sorted(other)}"
+
+
+def test_packages_named_in_pyproject_exist_and_cover_the_tree():
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(cfg["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lineage").rglob("__init__.py")}
+    assert on_disk <= listed, f"packages missing from pyproject.toml: {sorted(on_disk - listed)}"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lineage.errors import InputError
-from lineage.probes import PAPER_SOURCES, load_probe_file, paper_probes, probe_hash, rand_probes, resolve_probes
+from lineage.dna.probes import PAPER_SOURCES, load_probe_file, paper_probes, probe_hash, rand_probes, resolve_probes
 
 
 def test_rand_is_deterministic_distinct_and_seeded():

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .errors import ConfigError, InputError
+from lineage.errors import ConfigError, InputError
 
 __all__ = ["ProbeSet", "probe_hash", "rand_probes", "paper_probes", "load_probe_file", "resolve_probes"]
 

@@ -1,13 +1,13 @@
 """DNA extraction: probes -> answers -> embeddings -> DNA, faithful to the paper.
 
-Stages (each testable alone): :mod:`lineage.probes` (ordered, hashed probe set),
-:mod:`lineage.loaders` (answers, batched, cached by :mod:`lineage.cache`),
-:mod:`lineage.encoders` (answer embeddings, empty answers -> zero rows),
+Stages (each testable alone): :mod:`lineage.dna.probes` (ordered, hashed probe set),
+:mod:`lineage.loaders` (answers, batched, cached by :mod:`lineage.dna.cache`),
+:mod:`lineage.dna.encoders` (answer embeddings, empty answers -> zero rows),
 :mod:`lineage.core.dna_math` (row reduction, concatenation, shared projection).
 
 Example
 -------
->>> from lineage.extract import ExtractConfig, Extractor
+>>> from lineage.dna.extract import ExtractConfig, Extractor
 >>> ex = Extractor(ExtractConfig(n_probes=100), cache_dir="~/.cache/lineage")   # doctest: +SKIP
 >>> dna = ex.extract("models/my-model")                                         # doctest: +SKIP
 """
@@ -22,8 +22,8 @@ from typing import Callable, Iterable, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .dna import DNA, GenerationConfig, Provenance
-from .errors import ConfigError, DegenerateModelError, ModelLoadError, ProvenanceMismatch
+from lineage.dna.record import DNA, GenerationConfig, Provenance
+from lineage.errors import ConfigError, DegenerateModelError, ModelLoadError, ProvenanceMismatch
 
 __all__ = ["ExtractConfig", "Extractor", "ExtractReport", "extract_dna", "entry_from"]
 
@@ -81,21 +81,21 @@ class ExtractConfig(BaseModel):
         return v
 
     def resolved_dtype(self) -> str:
-        from .loaders.hf import resolve_device, resolve_dtype
+        from lineage.dna.devices import resolve_device, resolve_dtype
 
         return resolve_dtype(self.dtype, resolve_device(self.device))
 
     def encoder_id(self) -> tuple[str, str]:
         """``(provenance encoder string, row reduction)`` without loading the encoder."""
-        from .encoders import encoder_spec
+        from lineage.dna.encoders import encoder_spec
 
         enc_id, _, mode = encoder_spec(self.encoder)
         return f"{enc_id}|rows={'l2' if self.normalize_rows else 'raw'}", mode
 
     def provenance(self, probe_set=None) -> Provenance:
         """The provenance every DNA made with this config carries."""
-        from . import __version__
-        from .probes import resolve_probes
+        from lineage import __version__
+        from lineage.dna.probes import resolve_probes
 
         ps = probe_set or resolve_probes(self.probes, self.n_probes, self.probe_seed)
         enc, mode = self.encoder_id()
@@ -125,7 +125,7 @@ class ExtractReport:
 
 def entry_from(model) -> "object":
     """A ManifestEntry from an entry, a path, or a hub id string."""
-    from .manifest import ManifestEntry
+    from lineage.manifest import ManifestEntry
 
     if isinstance(model, ManifestEntry):
         return model
@@ -154,12 +154,12 @@ class Extractor:
 
     def __init__(self, config: ExtractConfig | None = None, cache_dir: str | Path | None = None,
                  progress: ProgressFn | None = None):
-        from .cache import ResponseCache
-        from .probes import resolve_probes
+        from lineage.dna.cache import ResponseCache
+        from lineage.dna.probes import resolve_probes
 
         self.config = config or ExtractConfig()
         if cache_dir is None:
-            from .settings import load_settings
+            from lineage.settings import load_settings
 
             cache_dir = load_settings().cache_dir
         self.cache = ResponseCache(Path(cache_dir).expanduser())
@@ -172,15 +172,15 @@ class Extractor:
     @property
     def encoder(self):
         if self._encoder is None:
-            from .encoders import load_encoder
-            from .loaders.hf import resolve_device
+            from lineage.dna.encoders import load_encoder
+            from lineage.dna.devices import resolve_device
 
             self._encoder = load_encoder(self.config.encoder, device=resolve_device(self.config.device))
         return self._encoder
 
     def check(self, entry) -> None:
         """Validate a model source (path, weights, tokenizer files) without loading it."""
-        from .loaders import open_source
+        from lineage.loaders import open_source
 
         entry = entry_from(entry)
         if entry.source_kind != "dna":
@@ -191,8 +191,8 @@ class Extractor:
     # -- answers ---------------------------------------------------------------------
     def answers(self, entry) -> tuple[list[str], ExtractReport]:
         """Every probe's answer for one model, from the cache where possible."""
-        from .cache import response_key
-        from .loaders import open_source
+        from lineage.dna.cache import response_key
+        from lineage.loaders import open_source
 
         entry = entry_from(entry)
         cfg = self.config
@@ -229,7 +229,7 @@ class Extractor:
     # -- DNA -------------------------------------------------------------------------
     def dna_from_answers(self, model_id: str, answers: Sequence[str], meta: dict | None = None) -> DNA:
         """Encode answers and project them (no generation)."""
-        from .core.dna_math import dna_from_embeddings, empty_mask
+        from lineage.core.dna_math import dna_from_embeddings, empty_mask
 
         cfg = self.config
         if len(answers) != len(self.probes):
@@ -248,8 +248,8 @@ class Extractor:
         t0 = time.perf_counter()
         entry = entry_from(entry)
         if entry.source_kind == "dna":
-            from .dna import check_comparable
-            from .loaders.precomputed import load_precomputed
+            from lineage.dna.record import check_comparable
+            from lineage.loaders.precomputed import load_precomputed
 
             d = load_precomputed(entry.dna, model_id=entry.id)
             ref = DNA(model_id="(this config)", vector=d.vector, provenance=self.provenance_)
@@ -279,7 +279,7 @@ def extract_dna(models: Iterable, config: ExtractConfig | None = None, out: str 
     -------
     list of DNA, in the order of ``models``
     """
-    from .dnafile import dna_filename, save_dna
+    from lineage.dna.files import dna_filename, save_dna
 
     ex = Extractor(config, cache_dir, progress=progress)
     result = []

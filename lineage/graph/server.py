@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import ServerError
-from .settings import Settings
+from lineage.errors import ServerError
+from lineage.settings import Settings
 
 NEO4J_VERSION = "5.26.30"
 BROWSER_VERSION = "5.24.0"
@@ -233,7 +233,7 @@ def _ensure_password(s: Settings) -> None:
 
 
 def _schema_statement(name: str) -> str:
-    from .queries import load_library
+    from lineage.graph.queries import load_library
 
     return load_library().get(name).text
 

@@ -37,10 +37,10 @@ from typing import Callable
 
 import numpy as np
 
-from .dna import DNA, Provenance
-from .errors import DegenerateModelError, GraphError, LineageError, ProvenanceMismatch
-from .manifest import Manifest, ManifestEntry, load_manifest
-from .settings import Settings
+from lineage.dna.record import DNA, Provenance
+from lineage.errors import DegenerateModelError, GraphError, LineageError, ProvenanceMismatch
+from lineage.manifest import Manifest, ManifestEntry, load_manifest
+from lineage.settings import Settings
 
 PROVENANCE_FIELDS = ("probe_set", "probe_hash", "n_probes", "encoder", "row_reduction", "row_dim",
                      "dna_dim", "projection_seed", "dtype", "tool_version")
@@ -186,7 +186,7 @@ def ingest(
     manifest : path or Manifest
         YAML/JSONL manifest (see :mod:`lineage.manifest`).
     settings : Settings
-    extract_config : lineage.extract.ExtractConfig, optional
+    extract_config : lineage.dna.extract.ExtractConfig, optional
         DNA settings for models without a precomputed DNA (default settings when omitted).
     k : int
         Similarity edges per model.
@@ -202,19 +202,19 @@ def ingest(
         ``progress(event, info)`` with events ``model_start``, ``model_done``, ``model_failed``,
         ``extract_progress``, ``phase``.
     """
-    from .graph import Graph
+    from lineage.graph.store import Graph
 
     t0 = time.perf_counter()
     emit = progress or (lambda event, info: None)
     m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
-    from .modelcard import enrich
+    from lineage.modelcard import enrich
 
     enriched = [enrich(e) for e in m.models]
     needs_extraction = any(e.source_kind != "dna" for e, _ in enriched)
     extractor = None
     run_prov: Provenance | None = None
     if needs_extraction:
-        from .extract import ExtractConfig, Extractor
+        from lineage.dna.extract import ExtractConfig, Extractor
 
         def on_extract(model_id, done, total, tokens):
             emit("extract_progress", {"model": model_id, "done": done, "total": total, "tokens": tokens})
@@ -262,7 +262,7 @@ def ingest(
                 emit("model_start", {"model": entry.id})
                 try:
                     if entry.source_kind == "dna":
-                        from .loaders.precomputed import load_precomputed
+                        from lineage.loaders.precomputed import load_precomputed
 
                         d = load_precomputed(entry.dna, model_id=entry.id)
                         if d.provenance.dna_dim != settings.dna_dim:
@@ -328,7 +328,7 @@ def population_from_graph(g) -> dict:
 
 def analyse(pop: dict, *, k: int = 10, **kwargs):
     """:func:`lineage.core.analysis.analyse_population` on a population dict (see :func:`population_from_graph`)."""
-    from .core.analysis import analyse_population
+    from lineage.core.analysis import analyse_population
 
     return analyse_population(
         pop["ids"], pop["X"], release_dates=pop["release_dates"], families=pop["families"],
@@ -367,7 +367,7 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
     if analysis is not None and len(ids) <= 2000:
         out = Path(tree_dir) if tree_dir else settings.cache_dir / "trees"
         try:
-            from .treeplot import save_tree
+            from lineage.treeplot import save_tree
 
             save_tree(analysis.tree, out / "lineage-tree", families=dict(zip(ids, pop["families"])))
         except (LineageError, ImportError):

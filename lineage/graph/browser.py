@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from .queries import load_library
-from .settings import Settings
+from lineage.graph.queries import load_library
+from lineage.settings import Settings
 
 
 def browser_url(s: Settings) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .errors import GraphAuthError, GraphError, GraphUnavailable, QueryError
-from .queries import Query, QueryLibrary, load_library
-from .settings import Settings
+from lineage.errors import GraphAuthError, GraphError, GraphUnavailable, QueryError
+from lineage.graph.queries import Query, QueryLibrary, load_library
+from lineage.settings import Settings
 
 
 @contextmanager

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from .dna import DNA, DNA_FORMAT, Provenance
-from .errors import CacheError, DNAFileError
+from lineage.dna.record import DNA, DNA_FORMAT, Provenance
+from lineage.errors import CacheError, DNAFileError
 
 
 def atomic_write_text(path: Path, text: str) -> None:

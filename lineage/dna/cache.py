@@ -15,9 +15,9 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from .dna import GenerationConfig
-from .dnafile import atomic_write_text
-from .errors import CacheError
+from lineage.dna.record import GenerationConfig
+from lineage.dna.files import atomic_write_text
+from lineage.errors import CacheError
 
 __all__ = ["ResponseCache", "response_key"]
 

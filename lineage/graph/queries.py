@@ -29,7 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import QueryError
+from lineage.errors import QueryError
 
 _PARAM_USE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _PARAM_DECL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*(?:=\s*(.+?))?\s*:\s*(.*)$")

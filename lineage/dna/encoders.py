@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import EncoderError
+from lineage.errors import EncoderError
 
 __all__ = ["Encoder", "load_encoder", "encoder_spec", "PAPER_ENCODER"]
 

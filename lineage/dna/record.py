@@ -1,4 +1,4 @@
-"""The DNA record and its provenance (data types only; file I/O is in :mod:`lineage.dnafile`).
+"""The DNA record and its provenance (data types only; file I/O is in :mod:`lineage.dna.files`).
 
 A DNA is comparable with another only when everything that shapes the vector
 is equal: the ordered probe set, the generation settings, the dtype, the
@@ -18,7 +18,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from .errors import ProvenanceMismatch
+from lineage.errors import ProvenanceMismatch
 
 DNA_FORMAT = "lineage-dna/1"
 
