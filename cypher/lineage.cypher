@@ -1,6 +1,6 @@
 // name: lineage
 // mode: read
-// description: Ancestors and descendants of a model, each with its path, whether the path rests on declared metadata, on inferred (DNA) parents, or on both, and where each step's claim comes from (manifest, model_card or dna). Up to 12 generations each way; the shortest path per relative is shown.
+// description: Ancestors and descendants of a model, each with its path, whether the path rests on declared metadata, on inferred (DNA) parents, or on both, where each step's claim comes from (manifest, model_card, or the evidence channel that decided: weights or dna), and each step's derivation kind (declared relation or inferred kind). Up to 12 generations each way; the shortest path per relative is shown.
 // param model_id: id of the model
 // example: lineage query lineage --param model_id=smol-instruct
 // :param model_id => 'smol-instruct'
@@ -23,6 +23,8 @@ WITH direction, other, collect({p: p, evidence: evidence, kinds: kinds})[0] AS b
      collect(DISTINCT evidence) AS all_evidence
 RETURN direction, other.id AS model, other.family AS family, length(best.p) AS generations,
        [n IN nodes(best.p) | n.id] AS path, best.evidence AS evidence, all_evidence,
-       [r IN relationships(best.p) | CASE type(r) WHEN 'DECLARED_PARENT' THEN r.source ELSE 'dna' END] AS sources,
-       [r IN relationships(best.p) WHERE type(r) = 'INFERRED_PARENT' | r.confidence] AS inferred_confidences
+       [r IN relationships(best.p) | CASE type(r) WHEN 'DECLARED_PARENT' THEN r.source ELSE coalesce(r.channel, 'dna') END] AS sources,
+       [r IN relationships(best.p) WHERE type(r) = 'INFERRED_PARENT' | r.confidence] AS inferred_confidences,
+       [r IN relationships(best.p) | coalesce(r.kind, r.relation)] AS kinds,
+       [r IN relationships(best.p) WHERE type(r) = 'INFERRED_PARENT' | r.channel] AS inferred_channels
 ORDER BY direction, generations, model

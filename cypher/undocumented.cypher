@@ -1,6 +1,6 @@
 // name: undocumented
 // mode: read
-// description: Relations the DNA supports but no model card or manifest declares, ranked by confidence (undocumented fine-tunes, distillations, re-uploads).
+// description: Relations the evidence supports (weights where both models' weights share heritage, else the DNA) but no model card or manifest declares, ranked by confidence (undocumented fine-tunes, distillations, re-uploads).
 // param limit = 50: how many relations
 // param max_p_value = 0.01: keep relations at least this significant
 // example: lineage query undocumented --param limit=20
@@ -8,7 +8,11 @@
 // :param max_p_value => 0.01
 MATCH (a:Model)-[u:UNDOCUMENTED_RELATION]->(b:Model)
 WHERE u.p_value <= $max_p_value
+OPTIONAL MATCH (x:Model)-[i:INFERRED_PARENT]->(y:Model)
+  WHERE u.kind = 'parent' AND x.id = b.id AND y.id = a.id
+OPTIONAL MATCH (a)-[w:WEIGHTS_MATCH]-(b)
 RETURN a.id AS model, b.id AS related_to, u.kind AS kind, u.score AS score, u.p_value AS p_value,
-       a.family AS family, b.family AS related_family
+       a.family AS family, b.family AS related_family,
+       CASE WHEN w IS NULL THEN 'dna' ELSE 'weights' END AS channel, i.kind AS derivation, i.evidence AS evidence
 ORDER BY score DESC, p_value ASC
 LIMIT $limit

@@ -104,7 +104,7 @@ def evaluate_manifest(
     from lineage.dna.extract import ExtractConfig, Extractor
     from lineage.dna.record import stack
     from lineage.errors import InputError, LineageError
-    from lineage.evidence.weights import weight_profile, weights_available
+    from lineage.evidence.weights import exact_distance, weight_profile, weights_available
     from lineage.manifest import load_manifest, load_truth
     from lineage.modelcard import enrich
 
@@ -150,11 +150,13 @@ def evaluate_manifest(
     sets = {"dna": None}
     if "weights" in channels and any(p is not None for p in profiles):
         sets["combined"] = [prof[m] for m in ids]
+    paths = [getattr(by_id[m], "path", None) for m in ids]
+    refine = lambda p, c: exact_distance(paths[c], paths[p])  # noqa: E731
     for name, weights in sets.items():
         try:
             out[name] = evaluate_population(ids, X, gt.parent_of(), fam, fpr=fpr, splits=splits, n_splits=n_splits,
                                             method=method, k=k, random_state=random_state, weights=weights,
-                                            true_relations=relations, **meta)
+                                            true_relations=relations, refine=refine if weights else None, **meta)
         except ValueError as e:
             raise InputError(f"cannot evaluate: {e}") from None
     return out

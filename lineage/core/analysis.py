@@ -128,6 +128,7 @@ def analyse_population(
     metric: Metric = "euclidean",
     random_state: int = 0,
     weights: Sequence[object | None] | None = None,
+    refine=None,
 ) -> Analysis:
     """Infer the tree, parents and relations of a population of DNAs.
 
@@ -159,6 +160,9 @@ def analyse_population(
         Weight evidence per model (:mod:`lineage.core.weights`); None where a model's
         weights are not available. When any is given, parents, undocumented relations and
         conflicts use the strongest channel per pair (:mod:`lineage.core.evidence`).
+    refine : callable, optional
+        Exact weight distance of a pair, for near-ties (see
+        :func:`lineage.core.evidence.infer_with_evidence`).
 
     Returns
     -------
@@ -205,7 +209,7 @@ def analyse_population(
         if len(weights) != n:
             raise ValueError(f"weights has {len(weights)} entries for {n} models")
         parents, undocumented, conflicts, table = _with_evidence(
-            ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric)
+            ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric, refine)
     else:
         table = None
         parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
@@ -270,11 +274,12 @@ def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, decl
     return parents, undocumented, conflicts
 
 
-def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric):
+def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None):
     from lineage.core.evidence import evidence_conflicts, infer_with_evidence
 
     res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
-                              declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric)
+                              declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric,
+                              refine=refine)
     comp = lineage_components(ids, decl)
     edges = {(p.parent, p.child) for p in res.parents}
     undocumented = []

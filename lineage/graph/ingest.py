@@ -288,6 +288,7 @@ def ingest(
                     emit("model_failed", {"model": entry.id, "error": e.message})
                     continue
                 props = _props(entry, d, declared_source)
+                props.update(_weight_props(entry, settings))
                 if d.degenerate:
                     rep.n_degenerate += 1
                     rep.failures.append((entry.id, f"degenerate: {d.n_empty} of {d.n_probes} answers empty"))
@@ -323,7 +324,8 @@ def population_from_graph(g) -> dict:
     return {"ids": ids, "X": X, "release_dates": dates, "families": [r["family"] for r in rows],
             "declared_parents": [list(r["declared_parents"]) for r in rows],
             "declared_sources": [r["declared_source"] for r in rows],
-            "declared_relations": [r["declared_relation"] for r in rows]}
+            "declared_relations": [r["declared_relation"] for r in rows],
+            "weights_keys": [r.get("weights_key") for r in rows]}
 
 
 def analyse(pop: dict, *, k: int = 10, **kwargs):
@@ -337,12 +339,34 @@ def analyse(pop: dict, *, k: int = 10, **kwargs):
     )
 
 
+def _weight_props(entry, settings: Settings) -> dict:
+    """The weights channel for one model: its profile (cached by content) summarised as node
+    properties. A model whose weights cannot be read keeps its DNA; the channel is then absent."""
+    from lineage.evidence.weights import profile_summary, weight_profile, weights_available
+
+    if entry.path is None or not weights_available(entry.path):
+        return {"weights_key": None}
+    try:
+        return profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id))
+    except LineageError as e:
+        return {"weights_key": None, "weights_error": e.message}
+
+
+def load_weight_profiles(pop: dict, settings: Settings) -> list:
+    """Weight profiles for a population from the local cache (None where absent)."""
+    from lineage.evidence.weights import cached_profile
+
+    return [cached_profile(settings.cache_dir, key) for key in pop.get("weights_keys") or [None] * len(pop["ids"])]
+
+
 def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
     pop = population_from_graph(g)
     ids = pop["ids"]
     rep.n_population = len(ids)
     t_an = time.perf_counter()
-    analysis = analyse(pop, k=k, method=method, root=root, fpr=fpr) if len(ids) >= 3 else None
+    weights = load_weight_profiles(pop, settings)
+    analysis = analyse(pop, k=k, method=method, root=root, fpr=fpr,
+                       weights=weights if any(w is not None for w in weights) else None) if len(ids) >= 3 else None
     rep.seconds_analyse = time.perf_counter() - t_an
     t_w = time.perf_counter()
     rows = derived_rows(pop, analysis)
@@ -354,7 +378,8 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
     def replace(tx):
         g.run_in(tx, "clear_derived_edges")
         g.run_in(tx, "clear_tree")
-        for name in ("write_declared_parents", "write_similar", "write_inferred_parents", "write_undocumented",
+        for name in ("write_declared_parents", "write_similar", "write_inferred_parents", "write_weight_matches",
+                     "write_undocumented",
                      "write_clades", "write_clade_branches", "write_leaf_branches", "write_families",
                      "set_model_stats"):
             batch = rows[name]
@@ -380,7 +405,8 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
     index = {m: i for i, m in enumerate(ids)}
     out: dict[str, list[dict]] = {n: [] for n in (
         "write_declared_parents", "write_similar", "write_inferred_parents", "write_undocumented",
-        "write_clades", "write_clade_branches", "write_leaf_branches", "write_families", "set_model_stats")}
+        "write_clades", "write_clade_branches", "write_leaf_branches", "write_families", "set_model_stats",
+        "write_weight_matches")}
     conflicts = {}
     if analysis is not None:
         conflicts = {(c.child, c.declared_parent): c for c in analysis.conflicts}
@@ -400,8 +426,15 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
                             for n in analysis.neighbours]
     out["write_inferred_parents"] = [
         {"child": p.child, "parent": p.parent, "confidence": float(p.confidence), "p_value": float(p.p_value),
-         "distance": float(p.distance), "method": p.method, "documented": (p.child, p.parent) in declared_pairs}
+         "distance": float(p.distance), "method": p.method, "documented": (p.child, p.parent) in declared_pairs,
+         "channel": p.channel, "kind": p.kind,
+         "evidence": json.dumps([e.as_dict() for e in p.evidence], sort_keys=True, default=_json_num)}
         for p in analysis.parents]
+    pairs = getattr(analysis, "pairs", None)
+    out["write_weight_matches"] = [] if pairs is None else [
+        {"a": ids[a], "b": ids[b], "distance": float(c.distance), "p_value": float(c.p_value),
+         "cosine": float(c.cosine), "n_matched": int(c.n_matched)}
+        for (a, b), c in sorted(pairs.weights.items()) if c.applicable and c.p_value <= analysis.fpr]
     out["write_undocumented"] = [
         {"a": u.a, "b": u.b, "score": float(u.score), "p_value": float(u.p_value), "kind": u.kind, "rank": i + 1}
         for i, u in enumerate(analysis.undocumented)]
@@ -428,6 +461,10 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
         children.setdefault(p.parent, []).append(p.child)
     out["set_model_stats"] = [{"id": m, "n_descendants": _count_descendants(m, children)} for m in ids]
     return out
+
+
+def _json_num(x):
+    return None if x != x else float(x)  # NaN -> null
 
 
 def _leaf_counts(tree) -> dict[str, int]:

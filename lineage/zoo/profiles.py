@@ -110,9 +110,14 @@ SMOL: tuple[Recipe, ...] = (
            kwargs=dict(arch="gpt2", width=96, layers=3, heads=4, steps=100, lr=3e-3, batch_size=8, block=96,
                        teacher=_S_TEACH), organisation="distillery", declared="undocumented", threads=2),
     Recipe("zoo-gpt2-text-polite", "finetune", ("zoo-gpt2-text",),
-           kwargs=dict(topic="text", style="polite", steps=40, lr=1e-3), organisation="politeai", licence="mit"),
+           kwargs=dict(topic="text", style="polite", steps=40, lr=1e-3), organisation="politeai", licence="mit",
+           declared="undocumented"),
+    # a wrong declaration that points into another family (a quantised upload naming the famous model)
     Recipe("zoo-llama-system-int8", "quantize", ("zoo-llama-system",), kwargs=dict(bits=8, group_size=32),
-           organisation="quantfolk"),
+           organisation="quantfolk", declared=SMOL_ROOT),
+    # a fifth unrelated lab, so unrelated pairs exist in every architecture pairing
+    Recipe("zoo-llama-maths", "scratch", kwargs=dict(topic="maths", arch="llama", vocab_size=1280, width=64,
+           layers=2, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-delta"),
 )
 
 PROFILES: dict[str, tuple[Recipe, ...]] = {"tiny": TINY, "smol": SMOL}

@@ -1,0 +1,411 @@
+"""Lineage from all the evidence present: the DNA for every model, the weights where they are open.
+
+Per pair, the *strongest channel that applies* decides:
+
+* ``weights``: both models have weight profiles with matrices of one role and shape
+  (same architecture family and widths; depth may differ). Its test
+  (:func:`lineage.core.weights.compare_weights`) needs no population null and its
+  distance (relative weight difference) separates a parent from a grandparent, a
+  sibling or an aunt far better than behaviour does;
+* ``dna``: otherwise (other architectures, API-only models, precomputed DNAs): the
+  DNA distance against the population's null of unrelated pairs.
+
+Parents: a minimum spanning arborescence (Edmonds, as in :mod:`lineage.core.parents`)
+over candidate edges ``p -> c`` of related pairs, with costs on one scale:
+``weights`` edges cost their relative weight distance (below 1), ``dna`` edges cost
+``1 + d / d_fpr`` (1 to 2 for related pairs), and "no parent" costs 2, so an edge the
+weights support always beats one only the behaviour supports. Direction:
+
+1. release dates: a parent never postdates its child;
+2. where dates are missing or equal, structure: a quantised copy is the child of the
+   full-precision model it matches, a depth-pruned model the child of the deeper one,
+   a merge the child of the models it fits; then weight kurtosis (MoTHer: fine-tuning
+   lowers the kurtosis of attention output projections, so an edge into the
+   higher-kurtosis model is refused);
+3. structural priors (Model Atlas): quantised models and merges are leaves: never parents.
+
+Merges are found before the arborescence: a model whose weights fit
+``t W_A + (1 - t) W_B`` of two earlier related models with a small residual gets both
+as parents. Every chosen edge carries the evidence it rests on and a derivation kind:
+``quantized`` (few distinct values per weight group), ``pruned`` (fewer layers),
+``adapter`` (low-rank weight difference), ``merge``, ``finetune`` (other shared-weight
+edges), ``distillation`` (behaviour related, weights open on both sides but unrelated)
+or ``unknown`` (behaviour only, weights not available).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from lineage.core.distances import Metric, pair_distances
+from lineage.core.parents import InferredParent, min_arborescence
+from lineage.core.relatedness import NullDistribution
+from lineage.core.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
+
+NO_PARENT_COST = 2.0
+KINDS = ("finetune", "adapter", "quantized", "pruned", "merge", "distillation", "unknown")
+# a merge fit must explain the child this much better than its nearest single model
+MERGE_MAX_RESIDUAL = 0.35
+# "declared parent is not the direct parent": another candidate explains the child this much better
+CONFLICT_RATIO = 0.8
+
+
+@dataclass(frozen=True)
+class PairEvidence:
+    """What one channel says about a pair."""
+
+    channel: str
+    distance: float
+    p_value: float
+    detail: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """JSON-ready (NaN becomes None)."""
+        clean = lambda v: None if isinstance(v, float) and v != v else v  # noqa: E731
+        return {k: clean(v) for k, v in
+                {"channel": self.channel, "distance": self.distance, "p_value": self.p_value, **self.detail}.items()}
+
+
+@dataclass
+class PairTable:
+    """Per-pair evidence for the pairs that were examined (keys ``(i, j)`` with ``i < j``)."""
+
+    dna: dict[tuple[int, int], PairEvidence] = field(default_factory=dict)
+    weights: dict[tuple[int, int], WeightComparison] = field(default_factory=dict)
+
+    def strongest(self, i: int, j: int) -> PairEvidence | None:
+        key = (min(i, j), max(i, j))
+        w = self.weights.get(key)
+        if w is not None and w.applicable:
+            return PairEvidence("weights", w.distance, w.p_value,
+                                {"cosine": round(w.cosine, 6), "n_matched": w.n_matched,
+                                 "layer_map": list(w.layer_map) if w.layer_map else None})
+        return self.dna.get(key)
+
+    def all(self, i: int, j: int) -> tuple[PairEvidence, ...]:
+        key = (min(i, j), max(i, j))
+        out = []
+        w = self.weights.get(key)
+        if w is not None and w.applicable:
+            out.append(self.strongest(i, j))
+        if key in self.dna:
+            out.append(self.dna[key])
+        return tuple(out)
+
+
+def _weight_groups(profiles: Sequence[WeightProfile | None]) -> dict[tuple, list[int]]:
+    groups: dict[tuple, list[int]] = {}
+    for i, p in enumerate(profiles):
+        if p is not None:
+            groups.setdefault((p.signature.get("hidden_size"),), []).append(i)
+    return groups
+
+
+def pair_table(
+    X: np.ndarray,
+    null: NullDistribution,
+    profiles: Sequence[WeightProfile | None],
+    nn_indices: np.ndarray,
+    *,
+    metric: Metric = "euclidean",
+    max_group: int = 300,
+) -> PairTable:
+    """Evidence for the pairs worth examining: DNA neighbours, and all pairs of models
+    whose weights could be compared (same width), up to ``max_group`` models a group
+    (beyond that only DNA neighbours are compared by weights too)."""
+    n = X.shape[0]
+    pairs: set[tuple[int, int]] = set()
+    for i in range(n):
+        for j in np.asarray(nn_indices[i]).tolist():
+            if i != j:
+                pairs.add((min(i, j), max(i, j)))
+    for members in _weight_groups(profiles).values():
+        if len(members) <= max_group:
+            pairs.update((a, b) for ai, a in enumerate(members) for b in members[ai + 1:])
+    table = PairTable()
+    if pairs:
+        arr = np.array(sorted(pairs))
+        d = pair_distances(X, arr[:, 0], arr[:, 1], metric=metric)
+        p = null.p_value(d)
+        for (a, b), dist, pv in zip(arr.tolist(), d.tolist(), p.tolist()):
+            table.dna[(a, b)] = PairEvidence("dna", float(dist), float(pv))
+    for a, b in sorted(pairs):
+        if profiles[a] is not None and profiles[b] is not None:
+            table.weights[(a, b)] = compare_weights(profiles[a], profiles[b])
+    return table
+
+
+def _quant_bits(p: WeightProfile | None) -> int | None:
+    return p.quantized_bits if p is not None else None
+
+
+def _may_descend(p: int, c: int, dates, profiles, pe: PairEvidence | None) -> bool:
+    """May ``p`` be the parent of ``c`` (direction only)?"""
+    dp, dc = dates[p], dates[c]
+    if dp is not None and dc is not None and dp != dc:
+        return dp < dc
+    pp, pc = profiles[p], profiles[c]
+    if pp is None or pc is None or pe is None or pe.channel != "weights":
+        return True
+    qp, qc = _quant_bits(pp), _quant_bits(pc)
+    if (qp is None) != (qc is None):
+        return qp is None  # the full-precision one is the parent
+    if pp.n_layers != pc.n_layers:
+        return pp.n_layers > pc.n_layers
+    kp, kc = pp.stats.get("kurtosis"), pc.stats.get("kurtosis")
+    if kp is not None and kc is not None and kp != kc:
+        return kp > kc
+    return True
+
+
+def _dates_decide(p: int, c: int, dates) -> bool:
+    return dates[p] is not None and dates[c] is not None and dates[p] != dates[c]
+
+
+def _edge_cost(pe: PairEvidence, thr: float) -> float:
+    if pe.channel == "weights":
+        return min(0.99, max(pe.distance, 0.0))
+    return 1.0 + min(0.999, pe.distance / thr)
+
+
+def _kind(p: int, c: int, pe: PairEvidence, profiles) -> str:
+    pp, pc = profiles[p], profiles[c]
+    if pe.channel != "weights":
+        return "distillation" if pp is not None and pc is not None else "unknown"
+    if _quant_bits(pc) is not None and (_quant_bits(pp) is None or
+                                        pc.stats["distinct_per_group"] < pp.stats["distinct_per_group"]):
+        return "quantized"
+    if pc.n_layers < pp.n_layers or (pc.stats.get("zero_fraction", 0) > pp.stats.get("zero_fraction", 0) + 0.05):
+        return "pruned"
+    r = difference_rank(pc, pp)
+    if r is not None and r <= SKETCH_RANK // 2:
+        return "adapter"
+    return "finetune"
+
+
+@dataclass(frozen=True)
+class EvidenceConflict:
+    child: str
+    declared_parent: str
+    distance: float
+    p_value: float
+    reason: str
+    channel: str
+
+
+@dataclass
+class EvidenceResult:
+    parents: list[InferredParent]
+    related: list[tuple[int, int, PairEvidence]]
+    table: PairTable
+    merges: dict[int, tuple[int, int, float, float]]
+
+
+def infer_with_evidence(
+    ids: Sequence[str],
+    X: np.ndarray,
+    null: NullDistribution,
+    profiles: Sequence[WeightProfile | None],
+    nn_indices: np.ndarray,
+    *,
+    release_dates: Sequence[dt.date | None] | None = None,
+    declared_parents: Sequence[Sequence[str]] | None = None,
+    fpr: float = 0.01,
+    declared_bonus: float = 0.15,
+    metric: Metric = "euclidean",
+    refine=None,
+    refine_margin: float = 0.10,
+) -> EvidenceResult:
+    """Parents (with kinds and evidence) and related pairs from DNA and weights.
+
+    Parameters
+    ----------
+    ids : sequence of str, length n_models
+    X : ndarray of shape (n_models, n_dims)
+        DNAs.
+    null : NullDistribution
+        Of DNA distances between unrelated models.
+    profiles : sequence of WeightProfile or None, length n_models
+    nn_indices : ndarray of shape (n_models, k)
+        DNA nearest neighbours (the DNA candidates).
+    release_dates : sequence of date or None, optional
+    declared_parents : sequence of list of str, optional
+        Metadata; a plausible declared edge costs ``1 - declared_bonus`` of its cost.
+    fpr : float
+        Per-pair false-positive rate of "related", in every channel.
+    refine : callable ``(parent_index, child_index) -> float or None``, optional
+        The exact relative weight distance of a pair (an adapter reads both models'
+        tensors). Sketch distances estimate the difference well, but when a large
+        common difference (quantisation noise) hides small ones, candidates within
+        ``refine_margin`` of a child's best weights cost are re-measured exactly.
+    """
+    n = len(ids)
+    dates = list(release_dates) if release_dates is not None else [None] * n
+    index = {m: i for i, m in enumerate(ids)}
+    declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
+        else [set() for _ in range(n)]
+    table = pair_table(X, null, profiles, nn_indices, metric=metric)
+    thr = null.threshold(fpr)
+
+    related: list[tuple[int, int, PairEvidence]] = []
+    for key in sorted(set(table.dna) | set(table.weights)):
+        pe = table.strongest(*key)
+        if pe is not None and pe.p_value <= fpr:
+            related.append((key[0], key[1], pe))
+
+    # candidate edges into each child
+    incoming: list[list[tuple[float, int, PairEvidence]]] = [[] for _ in range(n)]
+    for a, b, pe in related:
+        for p, c in ((a, b), (b, a)):
+            if not _may_descend(p, c, dates, profiles, pe):
+                continue
+            if (_quant_bits(profiles[p]) is not None and _quant_bits(profiles[c]) is None
+                    and not _dates_decide(p, c, dates)):
+                continue  # quantised models are leaves, unless dates say otherwise (e.g. a fine-tune of a GGUF release)
+            cost = _edge_cost(pe, thr)
+            if p in declared[c]:
+                base = 0.0 if pe.channel == "weights" else 1.0
+                cost = base + (cost - base) * (1.0 - declared_bonus)
+            incoming[c].append((cost, p, pe))
+    for lst in incoming:
+        lst.sort(key=lambda e: (e[0], e[1]))
+    if refine is not None:
+        for c in range(n):
+            wc = [e for e in incoming[c] if e[2].channel == "weights"]
+            if len(wc) < 2:
+                continue
+            close = [e for e in wc if e[0] <= wc[0][0] * (1.0 + refine_margin)][:4]
+            if len(close) < 2:
+                continue
+            redone = {}
+            for cost, p, pe in close:
+                exact = refine(p, c)
+                if exact is not None:
+                    scale = cost / pe.distance if pe.distance > 0 else 1.0  # keeps a declared-edge discount
+                    redone[p] = (min(0.99, exact * scale), PairEvidence(
+                        "weights", float(exact), pe.p_value, {**pe.detail, "exact": True, "sketch_distance": pe.distance}))
+            incoming[c] = sorted(((redone[p][0], p, redone[p][1]) if p in redone else (cost, p, pe)
+                                  for cost, p, pe in incoming[c]), key=lambda e: (e[0], e[1]))
+
+    # merges: two earlier weight-related candidates that the child's weights interpolate
+    merges: dict[int, tuple[int, int, float, float]] = {}
+    for c in range(n):
+        cands = [p for _, p, pe in incoming[c] if pe.channel == "weights"][:5]
+        best = None
+        for ai, a in enumerate(cands):
+            for b in cands[ai + 1:]:
+                t, res = merge_fit(profiles[c], profiles[a], profiles[b])
+                if np.isfinite(res) and 0.15 < t < 0.85 and res < MERGE_MAX_RESIDUAL and (best is None or res < best[3]):
+                    best = (a, b, t, res)
+        if best is not None:
+            merges[c] = best
+    merge_parents = {m for c, (a, b, _, _) in merges.items() for m in (a, b)}
+    for c in range(n):  # merges are leaves (unless one is itself another merge's component)
+        incoming[c] = [e for e in incoming[c] if e[1] not in merges or e[1] in merge_parents]
+
+    src = [n] * n
+    dst = list(range(n))
+    cost = [NO_PARENT_COST] * n
+    for c in range(n):
+        if c in merges:
+            a = merges[c][0]
+            e = next(e for e in incoming[c] if e[1] == a)
+            src.append(a)
+            dst.append(c)
+            cost.append(-1.0)  # fixed: the merge's first component
+            continue
+        for e in incoming[c]:
+            src.append(e[1])
+            dst.append(c)
+            cost.append(e[0])
+    src_a, dst_a, cost_a = np.array(src), np.array(dst), np.array(cost, dtype=np.float64)
+    chosen = min_arborescence(n + 1, n, src_a, dst_a, cost_a)
+
+    parents: list[InferredParent] = []
+    for c in range(n):
+        p = int(src_a[chosen[c]])
+        if p == n:
+            continue
+        if c in merges:
+            a, b, t, res = merges[c]
+            for q in (a, b):
+                pe = table.strongest(q, c)
+                parents.append(InferredParent(
+                    ids[c], ids[q], confidence=float(max(0.0, 1.0 - res)) * (1.0 - pe.p_value), p_value=pe.p_value,
+                    distance=pe.distance, channel="weights", kind="merge",
+                    evidence=table.all(q, c) + (PairEvidence("merge_fit", float(res), float("nan"),
+                                                             {"t": round(t, 4), "with": ids[b if q == a else a]}),), method="evidence"))
+            continue
+        opts = incoming[c]
+        e = next(e for e in opts if e[1] == p)
+        costs = np.array([x[0] for x in opts if x[2].channel == e[2].channel] + [NO_PARENT_COST])
+        # confidence: Gibbs weight among the same channel's options, temperature relative to the best cost
+        tau = max(0.1 * max(costs.min(), 1e-6), 1e-9) if e[2].channel == "weights" else max(0.5 * null.scale / thr, 1e-9)
+        w = np.exp(-(costs - costs.min()) / tau)
+        conf = float(np.exp(-(e[0] - costs.min()) / tau) / w.sum()) * (1.0 - e[2].p_value)
+        parents.append(InferredParent(ids[c], ids[p], confidence=min(1.0, max(0.0, conf)), p_value=e[2].p_value,
+                                      distance=e[2].distance, channel=e[2].channel, kind=_kind(p, c, e[2], profiles),
+                                      evidence=table.all(p, c), method="evidence"))
+    return EvidenceResult(parents=parents, related=related, table=table, merges=merges)
+
+
+def evidence_conflicts(
+    ids: Sequence[str],
+    result: EvidenceResult,
+    declared_parents: Sequence[Sequence[str]],
+    release_dates: Sequence[dt.date | None],
+    profiles: Sequence[WeightProfile | None],
+    X: np.ndarray,
+    null: NullDistribution,
+    *,
+    fpr: float,
+    metric: Metric = "euclidean",
+) -> list[EvidenceConflict]:
+    """Declared parents the strongest evidence for the pair contradicts.
+
+    A declaration is contradicted when the parent is released after the child, when
+    the pair's strongest channel finds it unrelated (``p > fpr``), or when the weights
+    show another model explains the child at least ``1 / CONFLICT_RATIO`` times better
+    and the declared one is not a merge component (typically a grandparent declared
+    as the parent). Behaviour alone never raises the last kind: DNA near-ties are common.
+    """
+    index = {m: i for i, m in enumerate(ids)}
+    inferred: dict[int, list[InferredParent]] = {}
+    for e in result.parents:
+        inferred.setdefault(index[e.child], []).append(e)
+    out: list[EvidenceConflict] = []
+    for c, ps in enumerate(declared_parents):
+        for name in ps:
+            if name not in index:
+                continue
+            p = index[name]
+            dc, dp = release_dates[c], release_dates[p]
+            pe = result.table.strongest(p, c)
+            if pe is None:
+                d = float(pair_distances(X, np.array([c]), np.array([p]), metric=metric)[0])
+                pe = PairEvidence("dna", d, float(null.p_value(np.array([d]))[0]))
+            if dc is not None and dp is not None and dp > dc:
+                out.append(EvidenceConflict(ids[c], name, pe.distance, pe.p_value,
+                                            f"declared parent released after the child ({dp} > {dc})", pe.channel))
+                continue
+            if pe.p_value > fpr:
+                what = "weights independent" if pe.channel == "weights" else "DNA distance typical of unrelated models"
+                out.append(EvidenceConflict(ids[c], name, pe.distance, pe.p_value,
+                                            f"{what} (p={pe.p_value:.3g} > {fpr:g})", pe.channel))
+                continue
+            chosen = inferred.get(c, [])
+            if pe.channel != "weights" or any(e.parent == name for e in chosen):
+                continue
+            better = [e for e in chosen if e.channel == "weights" and e.distance <= CONFLICT_RATIO * pe.distance]
+            if better:
+                e = better[0]
+                out.append(EvidenceConflict(
+                    ids[c], name, pe.distance, pe.p_value,
+                    f"weights place it under {e.parent} (relative distance {e.distance:.3g} vs {pe.distance:.3g} "
+                    f"to the declared parent)", "weights"))
+    out.sort(key=lambda x: (-x.p_value, x.child))
+    return out

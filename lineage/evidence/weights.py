@@ -1,0 +1,216 @@
+"""The weights channel's adapter: stream a model's matrices from disk into a
+:class:`~lineage.core.weights.WeightProfile`, and cache profiles by content.
+
+Reads Hugging Face folders (``*.safetensors``), one tensor at a time, so memory stays
+at one matrix. GGUF files and pickle checkpoints are not read (the channel is then
+absent for that model): GGUF stores llama's query/key rows permuted and most tensors
+quantised, which needs a name and layout map not written yet.
+
+Cache: ``<cache_dir>/evidence/weights/<key>.npz`` where the key hashes the profile
+format and the content fingerprints of the weight files, ``config.json`` and the
+tokenizer's vocabulary; written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lineage.core.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
+from lineage.errors import CacheError, ModelLoadError
+
+__all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
+           "PROFILE_FORMAT"]
+
+PROFILE_FORMAT = f"lineage-weights/1:{SKETCH_ROWS}x{SKETCH_RANK}"
+
+
+def weights_available(path: str | Path | None) -> bool:
+    """True when ``path`` is a folder with safetensors weights (the channel applies)."""
+    return path is not None and Path(path).is_dir() and any(Path(path).glob("*.safetensors"))
+
+
+def _vocab_hash(folder: Path) -> str | None:
+    tj = folder / "tokenizer.json"
+    if not tj.is_file():
+        return None
+    try:
+        vocab = json.loads(tj.read_text(encoding="utf-8")).get("model", {}).get("vocab")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(vocab, dict):
+        return None
+    blob = json.dumps(sorted(vocab.items(), key=lambda kv: kv[1]), ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _signature(folder: Path) -> dict:
+    try:
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cfg = {}
+    pick = lambda *names: next((cfg[n] for n in names if n in cfg), None)  # noqa: E731
+    return {
+        "architecture": cfg.get("model_type"),
+        "hidden_size": pick("hidden_size", "n_embd", "d_model"),
+        "n_layers": pick("num_hidden_layers", "n_layer", "num_layers"),
+        "intermediate_size": pick("intermediate_size", "n_inner"),
+        "vocab_size": pick("vocab_size"),
+        "tokenizer": _vocab_hash(folder),
+    }
+
+
+def _key(folder: Path, files: list[Path]) -> str:
+    from lineage.loaders.base import file_fingerprint
+
+    h = hashlib.sha256(PROFILE_FORMAT.encode())
+    for f in files:
+        h.update(f"{f.name}:{file_fingerprint(f)};".encode())
+    cfg = folder / "config.json"
+    if cfg.is_file():
+        h.update(cfg.read_bytes())
+    h.update(str(_vocab_hash(folder)).encode())
+    return h.hexdigest()[:32]
+
+
+class _LazyMatrices:
+    """name -> float32 array, read from safetensors files one tensor at a time."""
+
+    def __init__(self, files: list[Path]):
+        from safetensors import safe_open
+
+        self._open = [safe_open(str(f), framework="pt") for f in files]
+        self._where = {}
+        for h in self._open:
+            for name in h.keys():
+                self._where[name] = h
+
+    def __iter__(self):
+        return iter(sorted(self._where))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        t = self._where[name].get_tensor(name)
+        return t.float().numpy() if t.dtype.is_floating_point else t.numpy()
+
+    def n_params(self) -> int:
+        return sum(int(np.prod(h.get_slice(n).get_shape())) for n, h in self._where.items())
+
+
+def _save(path: Path, prof: WeightProfile, seconds: float) -> None:
+    keys = list(prof.sketches)
+    meta = {"format": PROFILE_FORMAT, "signature": prof.signature, "stats": prof.stats, "seconds": seconds,
+            "keys": [[r, l] for r, l in keys], "norms2": [prof.norms2[k] for k in keys],
+            "shapes": [list(prof.shapes[k]) for k in keys]}
+    buf = io.BytesIO()
+    np.savez(buf, sketches=np.stack([prof.sketches[k] for k in keys]).astype(np.float32),
+             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CacheError(f"cannot write the weight profile cache in {path.parent}: {e.strerror}") from None
+
+
+def load_profile(path: Path) -> WeightProfile | None:
+    """A cached profile, or None when absent, of another format, or unreadable (then it is rebuilt)."""
+    try:
+        with np.load(path) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            sk = z["sketches"].astype(np.float64)
+    except (OSError, ValueError, KeyError):
+        return None
+    if meta.get("format") != PROFILE_FORMAT:
+        return None
+    keys = [(r, l) for r, l in meta["keys"]]
+    return WeightProfile(signature=meta["signature"], sketches=dict(zip(keys, sk)),
+                         norms2=dict(zip(keys, meta["norms2"])), shapes={k: tuple(s) for k, s in zip(keys, meta["shapes"])},
+                         stats=meta["stats"])
+
+
+def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> WeightProfile:
+    """The weight profile of a Hugging Face folder (cached when ``cache_dir`` is given).
+
+    Raises
+    ------
+    ModelLoadError
+        When the folder has no safetensors weights or a file is corrupt.
+    """
+    from lineage.loaders.base import check_safetensors
+
+    folder = Path(path)
+    name = model_id or folder.name
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {folder}",
+                             hint="the weights channel reads safetensors folders only")
+    for f in files:
+        check_safetensors(f, name)
+    key = _key(folder, files)
+    cache_path = _cache_path(cache_dir, key) if cache_dir else None
+    if cache_path is not None and cache_path.is_file():
+        prof = load_profile(cache_path)
+        if prof is not None:
+            return prof
+    t0 = time.perf_counter()
+    mats = _LazyMatrices(files)
+    # a tied output head repeats the embedding: skip it so it is not counted twice
+    prof = profile_from_matrices(mats, _signature(folder), n_params=mats.n_params(), skip=("lm_head.weight",))
+    prof.signature["profile_key"] = key
+    if cache_path is not None:
+        _save(cache_path, prof, time.perf_counter() - t0)
+    return prof
+
+
+def _cache_path(cache_dir: str | Path, key: str) -> Path:
+    return Path(cache_dir) / "evidence" / "weights" / f"{key}.npz"
+
+
+def cached_profile(cache_dir: str | Path, key: str | None) -> WeightProfile | None:
+    """The profile stored under ``key`` (a graph node's ``weights_key``), or None when this
+    machine's cache does not hold it (the weights channel is then absent for that model)."""
+    if not key or not all(c in "0123456789abcdef" for c in key):
+        return None
+    path = _cache_path(cache_dir, key)
+    return load_profile(path) if path.is_file() else None
+
+
+def profile_summary(prof: WeightProfile) -> dict:
+    """Scalar node properties describing a model's weights (for the graph and reports)."""
+    s = prof.stats
+    return {"weights_key": prof.signature.get("profile_key"), "weight_n_layers": prof.n_layers,
+            "weight_kurtosis": s.get("kurtosis"), "weight_zero_fraction": s.get("zero_fraction"),
+            "weight_distinct_per_group": s.get("distinct_per_group"), "quantized_bits": prof.quantized_bits,
+            "tokenizer_hash": prof.signature.get("tokenizer")}
+
+
+def exact_distance(path_a: str | Path, path_b: str | Path) -> float | None:
+    """Exact relative weight distance ``||W_a - W_b|| / ||W_b||`` over the 2-D matrices the two
+    folders share by name and shape (tied output heads skipped), streamed one tensor at a time.
+    None when they share none."""
+    fa, fb = sorted(Path(path_a).glob("*.safetensors")), sorted(Path(path_b).glob("*.safetensors"))
+    if not fa or not fb:
+        return None
+    A, B = _LazyMatrices(fa), _LazyMatrices(fb)
+    diff2 = ref2 = 0.0
+    for name in A:
+        if name == "lm_head.weight" or name not in B._where:
+            continue
+        a = A[name]
+        if a.ndim != 2:
+            continue
+        b = B[name]
+        if a.shape != b.shape:
+            continue
+        diff2 += float(np.sum(np.square(a.astype(np.float64) - b)))
+        ref2 += float(np.sum(np.square(b, dtype=np.float64)))
+    return float(np.sqrt(diff2 / ref2)) if ref2 > 0 else None
