@@ -7,6 +7,11 @@ family whose models drift further in behaviour per year. ``r2`` says how well a
 straight line fits (with two models it is 1 by construction; look at
 ``n_models``). Families with fewer than two dated models, or all released the
 same day, get no speed.
+
+A slope is reported as a speed only when it means one: a negative slope (later
+models *closer* to the root) or a fit that explains little (``r2 < MIN_R2`` with
+three or more models) is kept with a ``note`` saying so, and :attr:`FamilySpeed.valid`
+is False; the graph then stores no speed for the family, only the slope and the note.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+
+MIN_R2 = 0.3
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,12 @@ class FamilySpeed:
     n_models: int
     r2: float
     span_days: int
+    note: str = ""
+
+    @property
+    def valid(self) -> bool:
+        """True when ``speed`` is a meaningful rate (positive, with a fit that explains the trend)."""
+        return not self.note
 
 
 def family_speeds(
@@ -69,5 +82,10 @@ def family_speeds(
         ss_tot = float(y @ y)
         resid = y - slope * t
         r2 = 1.0 - float(resid @ resid) / ss_tot if ss_tot > 0 else 1.0
-        out.append(FamilySpeed(family=fam, speed=slope, n_models=int(pts.shape[0]), r2=r2, span_days=span))
+        note = ""
+        if slope <= 0:
+            note = f"negative slope ({slope:.3g} per year): later models are not farther from the root; no speed"
+        elif pts.shape[0] >= 3 and r2 < MIN_R2:
+            note = f"no trend: a straight line explains {r2:.2f} of the variance (< {MIN_R2}); no speed"
+        out.append(FamilySpeed(family=fam, speed=slope, n_models=int(pts.shape[0]), r2=r2, span_days=span, note=note))
     return out

@@ -373,7 +373,7 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
     rep.n_parents, rep.n_similar = len(rows["write_inferred_parents"]), len(rows["write_similar"])
     rep.n_undocumented, rep.n_conflicts = len(rows["write_undocumented"]), sum(
         1 for r in rows["write_declared_parents"] if r["contradicted"])
-    rep.n_families = sum(1 for r in rows["write_families"] if r["speed"] is not None)
+    rep.n_families = sum(1 for r in rows["write_families"] if r["speed"] is not None)  # families with a valid speed
 
     def replace(tx):
         g.run_in(tx, "clear_derived_edges")
@@ -452,7 +452,8 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
             members.setdefault(f, []).append(m)
     speeds = {s.family: s for s in analysis.family_speeds}
     out["write_families"] = [
-        {"name": f, "members": ms, "speed": float(speeds[f].speed) if f in speeds else None,
+        {"name": f, "members": ms, "speed": float(speeds[f].speed) if f in speeds and speeds[f].valid else None,
+         "slope": float(speeds[f].speed) if f in speeds else None, "speed_note": speeds[f].note if f in speeds else None,
          "n_models": len(ms), "r2": float(speeds[f].r2) if f in speeds else None,
          "span_days": int(speeds[f].span_days) if f in speeds else None}
         for f, ms in sorted(members.items())]

@@ -119,3 +119,14 @@ def test_core_imports_no_torch_or_neo4j():
             "bad = [m for m in ('torch', 'neo4j', 'transformers', 'sklearn') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_negative_or_trendless_slope_is_not_a_speed():
+    dates = [dt.date(2024, 1, 1) + dt.timedelta(days=60 * i) for i in range(5)]
+    ids = [f"m{i}" for i in range(5)]
+    falling = family_speeds(ids, {m: 1.0 - 0.1 * i for i, m in enumerate(ids)}, dates, ["f"] * 5)[0]
+    assert falling.speed < 0 and not falling.valid and "negative" in falling.note
+    noisy = family_speeds(ids, dict(zip(ids, [0.5, 0.1, 0.9, 0.05, 0.6])), dates, ["g"] * 5)[0]
+    assert not noisy.valid and "no trend" in noisy.note
+    rising = family_speeds(ids, {m: 0.2 * i for i, m in enumerate(ids)}, dates, ["h"] * 5)[0]
+    assert rising.valid and rising.note == ""
