@@ -62,3 +62,16 @@ def render_rows(rows: Sequence[dict], fmt: Format | str = Format.table, *, title
 
 def info(msg: str) -> None:
     err_console.print(msg)
+
+
+def error_line(message: str, hint: str | None = None) -> None:
+    """A user mistake: ``error: <message>`` and ``hint: <hint>`` on stderr, one line each."""
+    err_console.print(f"[bold red]error:[/] {_one_line(message)}", markup=True, highlight=False)
+    if hint:
+        err_console.print(f"[dim]hint: {_one_line(hint)}[/]", markup=True, highlight=False)
+
+
+def _one_line(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(" ".join(str(text).split()))

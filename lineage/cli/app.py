@@ -1,6 +1,13 @@
 """The ``lineage`` command. Each command group lives in its own module and is a thin
-wrapper over one public function; errors become one line plus a hint, exit 1.
-``LINEAGE_DEBUG=1`` shows tracebacks."""
+wrapper over one public function.
+
+Every mistake a user can make ends the same way: ``error: <one line>`` and, when there
+is one, ``hint: <what to do>`` on stderr, exit 1, no traceback (``LINEAGE_DEBUG=1``
+shows tracebacks). That covers a :class:`~lineage.errors.LineageError` from any command,
+a bad command line (unknown option or command, missing argument, a value out of the
+range or outside the choices :mod:`lineage.cli.options` declares: refused while parsing,
+before any work starts) and a setting pydantic refuses (named, its value never shown).
+``--help`` exits 0; a command may exit 2 itself (ingest: some models failed)."""
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ def _debug() -> bool:
 
 
 class _Group(TyperGroup):
-    """Turns a LineageError raised by any command into one line + hint, exit 1."""
+    """The root group: turns every user mistake into one line + hint, exit 1."""
 
     def invoke(self, ctx):
         try:
@@ -28,6 +35,35 @@ class _Group(TyperGroup):
                 raise
             _report(e)
             ctx.exit(1)
+        except ValueError as e:  # pydantic's ValidationError is a ValueError
+            from pydantic import ValidationError
+
+            if not isinstance(e, ValidationError) or _debug():
+                raise
+            _report(_validation_error(e))
+            ctx.exit(1)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's main, with its usage errors (exit 2 and a usage block: unknown option or
+        command, missing argument, a value its type refuses) made one line + hint, exit 1."""
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as e:  # click's ClickException (typer vendors click)
+            if type(e).__name__ == "NoArgsIsHelpError":  # bare `lineage` or `lineage db`: the help
+                typer.echo(e.format_message())
+                rv = 0
+            else:
+                if _debug():
+                    raise
+                _report_click(e)
+                rv = 1
+        except typer.Abort:
+            print("aborted", file=sys.stderr)
+            rv = 1
+        rv = rv if isinstance(rv, int) else 0
+        if not standalone_mode:
+            return rv
+        sys.exit(rv)
 
 
 app = typer.Typer(
@@ -66,11 +102,40 @@ def _register() -> None:
 
 
 def _report(e: LineageError) -> None:
-    from lineage.cli._output import err_console
+    from lineage.cli._output import error_line
 
-    err_console.print(f"[bold red]error:[/] {e.message}", markup=True, highlight=False)
-    if e.hint:
-        err_console.print(f"[dim]hint: {e.hint}[/]", markup=True, highlight=False)
+    error_line(e.message, e.hint)
+
+
+def _report_click(e: typer.TyperException) -> None:
+    """A usage error or a refused option value as one line; the hint names the command's --help."""
+    from lineage.cli._output import error_line
+
+    ctx = getattr(e, "ctx", None)
+    hint = f"run `{ctx.command_path} --help`" if ctx is not None else "run `lineage --help`"
+    error_line(e.format_message().replace(": Value error, ", ": "), hint)
+
+
+def _validation_error(e) -> LineageError:
+    """A pydantic ValidationError as one ConfigError naming each field and what it needs,
+    never the value given (it could be a secret)."""
+    from lineage.errors import ConfigError
+
+    settings = e.title == "Settings"
+    parts = []
+    for err in e.errors(include_input=False, include_url=False):
+        field = ".".join(str(x) for x in err.get("loc", ())) or "value"
+        if settings:  # pydantic-settings names the alias (LINEAGE_BOLT_PORT), wherever the value came from
+            name = field.lower().removeprefix("lineage_")
+            env = field if field.isupper() else f"LINEAGE_{field.upper()}"
+            field = f"{name} ({env})"
+        parts.append(f"{field}: {err.get('msg', 'invalid')}")
+    if not settings:
+        return ConfigError(f"invalid {e.title} value " + "; ".join(parts))
+    from lineage.settings import default_config_file
+
+    return ConfigError("invalid setting " + "; ".join(parts),
+                       hint=f"fix that environment variable, or the key in the config file {default_config_file()}")
 
 
 def main(argv: list[str] | None = None) -> None:

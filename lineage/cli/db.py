@@ -8,14 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from lineage.cli._output import Format, info, render_rows
-from lineage.cli.options import settings_from
+from lineage.cli.options import opt, settings_from
 
 db_app = typer.Typer(help="Manage the local Neo4j server (no Docker needed) and the graph schema.", no_args_is_help=True)
 
 
 @db_app.command("start")
 def start_cmd(
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for Bolt to answer.")] = 180.0,
+    timeout: Annotated[float, opt("timeout", "Seconds to wait for Bolt to answer.")] = 180.0,
 ) -> None:
     """Start the local Neo4j 5.26 server (fetching its jars on first use) and bootstrap the schema.
 

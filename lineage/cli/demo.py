@@ -8,14 +8,14 @@ from typing import Annotated, Optional
 import typer
 
 from lineage.cli._output import Format, info, render_rows
-from lineage.cli.options import settings_from
+from lineage.cli.options import Profile, opt, settings_from
 
 
 def demo_cmd(
-    profile: Annotated[str, typer.Option(help="Zoo profile: smol (SmolLM2 and derivatives) or tiny (seconds, for a smoke run).")] = "smol",
-    seed: Annotated[int, typer.Option(help="Zoo seed.")] = 0,
-    n_probes: Annotated[int, typer.Option(help="Probes per model.")] = 100,
-    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per probe.")] = 64,
+    profile: Annotated[Profile, typer.Option(help="Zoo profile: smol (SmolLM2 and derivatives) or tiny (seconds, for a smoke run).")] = "smol",
+    seed: Annotated[int, opt("seed", "Zoo seed.")] = 0,
+    n_probes: Annotated[int, opt("n_probes", "Probes per model.")] = 100,
+    max_new_tokens: Annotated[int, opt("max_new_tokens", "Tokens generated per probe.")] = 64,
     model: Annotated[Optional[str], typer.Option(help="Model whose lineage to print (default: the zoo's deepest descendant).")] = None,
 ) -> None:
     """Build the model zoo, start the local Neo4j, ingest the zoo, and print what a governance user asks first:

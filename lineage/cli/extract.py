@@ -8,26 +8,27 @@ from typing import Annotated, List, Optional
 import typer
 
 from lineage.cli._output import Format, err_console, info, render_rows
+from lineage.cli.options import Dtype, opt
 
 
 def extract_cmd(
     models: Annotated[List[str], typer.Argument(help="Model folders, .gguf files or hub ids.", show_default=False)],
-    probes: Annotated[str, typer.Option(help="rand, paper, paper:<folder>, or a .jsonl/.txt file.")] = "rand",
-    n_probes: Annotated[int, typer.Option(help="Number of probes.")] = 100,
-    probe_seed: Annotated[int, typer.Option(help="Seed of the rand probe grammar.")] = 0,
-    max_new_tokens: Annotated[int, typer.Option(help="New tokens per answer.")] = 64,
-    temperature: Annotated[float, typer.Option(help="0 = greedy (deterministic).")] = 0.0,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling (only when temperature > 0).")] = 1.0,
-    seed: Annotated[int, typer.Option(help="Sampling seed (only when temperature > 0).")] = 0,
+    probes: Annotated[str, opt("probes", "rand, paper, paper:<folder>, or a .jsonl/.txt file.")] = "rand",
+    n_probes: Annotated[int, opt("n_probes", "Number of probes.")] = 100,
+    probe_seed: Annotated[int, opt("probe_seed", "Seed of the rand probe grammar.")] = 0,
+    max_new_tokens: Annotated[int, opt("max_new_tokens", "New tokens per answer.")] = 64,
+    temperature: Annotated[float, opt("temperature", "0 = greedy (deterministic).")] = 0.0,
+    top_p: Annotated[float, opt("top_p", "Nucleus sampling (only when temperature > 0).")] = 1.0,
+    seed: Annotated[int, opt("seed", "Sampling seed (only when temperature > 0).")] = 0,
     chat_template: Annotated[bool, typer.Option("--chat-template/--no-chat-template",
                                                 help="Wrap probes in the tokenizer's chat template when it has one.")] = True,
     encoder: Annotated[Optional[str], typer.Option(help="Sentence encoder: default offline MiniLM; 'paper' = "
                                                    "Qwen3-Embedding-8B; or a local folder / hub id.", show_default=False)] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="auto (CUDA bf16, CPU fp32), float32, bfloat16, float16.")] = "auto",
-    batch_size: Annotated[str, typer.Option(help="'auto' (from free memory) or an integer.")] = "auto",
-    dna_dim: Annotated[int, typer.Option(help="DNA dimension.")] = 128,
-    projection_seed: Annotated[int, typer.Option(help="Seed of the shared projections.")] = 42,
+    device: Annotated[str, opt("device", "Where the model runs.")] = "auto",
+    dtype: Annotated[Dtype, typer.Option(help="auto = bfloat16 on CUDA (float16 on older GPUs), float32 on CPU.")] = "auto",
+    batch_size: Annotated[str, opt("batch_size", "'auto' (from free memory) or an integer.")] = "auto",
+    dna_dim: Annotated[int, opt("dna_dim", "DNA dimension.")] = 128,
+    projection_seed: Annotated[int, opt("projection_seed", "Seed of the shared projections.")] = 42,
     out: Annotated[Path, typer.Option(help="Folder for the DNA files.")] = Path("dna"),
     cache_dir: Annotated[Optional[Path], typer.Option(help="Response cache (default LINEAGE_CACHE_DIR).",
                                                       show_default=False)] = None,
@@ -39,27 +40,22 @@ def extract_cmd(
     rerun or an interrupted run never regenerates them; changing --encoder re-encodes
     only.
 
+    Option values are checked before any model is opened.
+
     Example: lineage extract ./models/my-model model.gguf --n-probes 100 --max-new-tokens 64 --out dna/
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lineage.dna.record import GenerationConfig
     from lineage.dna.files import dna_filename, save_dna
-    from lineage.errors import ConfigError
     from lineage.dna.extract import ExtractConfig, Extractor
     from lineage.cli.options import settings_from
 
-    if batch_size != "auto" and not batch_size.isdigit():
-        raise ConfigError(f"--batch-size {batch_size!r}: use 'auto' or a positive integer")
-    try:
-        cfg = ExtractConfig(
-            probes=probes, n_probes=n_probes, probe_seed=probe_seed, encoder=encoder, device=device,
-            dtype=dtype, batch_size=batch_size if batch_size == "auto" else int(batch_size), dna_dim=dna_dim,
-            projection_seed=projection_seed,
-            generation=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
-                                        seed=seed, chat_template=chat_template))
-    except ValueError as e:  # pydantic ValidationError is a ValueError
-        raise ConfigError(f"invalid option: {str(e).splitlines()[-1].strip()}") from None
+    cfg = ExtractConfig(  # batch_size is 'auto' or an int (its parser's)
+        probes=probes, n_probes=n_probes, probe_seed=probe_seed, encoder=encoder, device=device,
+        dtype=dtype, batch_size=batch_size, dna_dim=dna_dim, projection_seed=projection_seed,
+        generation=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                                    seed=seed, chat_template=chat_template))
     cache = cache_dir or settings_from().cache_dir
     rows = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -9,42 +9,37 @@ import typer
 
 from lineage.cli._output import Format, err_console, info, render_rows
 from lineage.cli._progress import ModelProgress
-from lineage.cli.options import settings_from
+from lineage.cli.options import Method, opt, settings_from
 
 
 def ingest_cmd(
     manifest: Annotated[Path, typer.Argument(help="YAML or JSONL manifest of models (see README: Manifest).")],
-    probes: Annotated[str, typer.Option(help="Probe set: rand, paper, or a .jsonl/.txt file.")] = "rand",
-    n_probes: Annotated[int, typer.Option(help="Number of probes.")] = 100,
-    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per probe.")] = 64,
+    probes: Annotated[str, opt("probes", "Probe set: rand, paper, or a .jsonl/.txt file.")] = "rand",
+    n_probes: Annotated[int, opt("n_probes", "Number of probes.")] = 100,
+    max_new_tokens: Annotated[int, opt("max_new_tokens", "Tokens generated per probe.")] = 64,
     encoder: Annotated[Optional[str], typer.Option(help="Sentence encoder (default: offline all-MiniLM-L6-v2).")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N.")] = "auto",
-    batch_size: Annotated[str, typer.Option(help="Generation batch size, or auto.")] = "auto",
-    k: Annotated[int, typer.Option(help="Similarity edges per model.")] = 10,
-    fpr: Annotated[float, typer.Option(help="False-positive rate for relatedness decisions.")] = 0.01,
-    method: Annotated[str, typer.Option(help="Tree method: nj or upgma.")] = "nj",
+    device: Annotated[str, opt("device", "Where the models run.")] = "auto",
+    batch_size: Annotated[str, opt("batch_size", "Generation batch size, or auto.")] = "auto",
+    k: Annotated[int, opt("k", "Similarity edges per model.")] = 10,
+    fpr: Annotated[float, opt("fpr", "False-positive rate for relatedness decisions.")] = 0.01,
+    method: Annotated[Method, typer.Option(help="Tree method.")] = "nj",
     force: Annotated[bool, typer.Option(help="Re-extract models already in the graph.")] = False,
     format: Annotated[Format, typer.Option("--format", help="Summary format.")] = Format.table,
 ) -> None:
     """Extract what is missing, load the batch into Neo4j, and recompute tree, parents and relations.
 
     Rerunning the same batch changes nothing; a failed model is recorded and the rest lands
-    (exit code 2 when any model failed).
+    (exit code 2 when any model failed). Option values are checked before the graph is touched.
 
     Example: lineage ingest zoo/manifest.yaml --n-probes 100 --max-new-tokens 64
     """
     from lineage.dna.record import GenerationConfig
-    from lineage.errors import ConfigError
     from lineage.dna.extract import ExtractConfig
     from lineage.graph.ingest import ingest
 
     s = settings_from()
-    try:
-        bs = batch_size if batch_size == "auto" else int(batch_size)
-    except ValueError:
-        raise ConfigError(f"--batch-size must be a number or 'auto', not {batch_size!r}") from None
     cfg = ExtractConfig(probes=probes, n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens),
-                        encoder=encoder, device=device, batch_size=bs, dna_dim=s.dna_dim)
+                        encoder=encoder, device=device, batch_size=batch_size, dna_dim=s.dna_dim)
     with ModelProgress() as hook:
         rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force,
                      progress=hook)

@@ -18,6 +18,8 @@ def query_cmd(
 ) -> None:
     """Run a shipped Cypher query (the same text runs pasted into Neo4j Browser).
 
+    The query name and its parameters are checked before Neo4j is contacted.
+
     Example: lineage query lineage --param model_id=smol-instruct --format json
     """
     from lineage.errors import QueryError
@@ -42,6 +44,7 @@ def query_cmd(
         if not sep or not key:
             raise QueryError(f"--param {item!r} is not key=value")
         params[key.strip()] = parse_value(value)
+    q.bind(params)  # unknown or missing parameters are refused before connecting
     with Graph(settings_from()) as g:
         rows = g.query(name, **params)
     render_rows([{k: _plain(v) for k, v in r.items()} for r in rows], format, title=name)

@@ -8,16 +8,17 @@ from typing import Annotated, Optional
 import typer
 
 from lineage.cli._output import Format, render_rows
+from lineage.cli.options import Method, Metric, Root
 
 
 def tree_cmd(
     dna: Annotated[list[Path], typer.Argument(help="DNA files (.dna.json), at least 3.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for tree.nwk, tree.png, tree.svg.")],
-    method: Annotated[str, typer.Option("--method", help="nj (Neighbor-Joining) or upgma.")] = "nj",
-    root: Annotated[str, typer.Option("--root", help="midpoint or outgroup.")] = "midpoint",
+    method: Annotated[Method, typer.Option("--method", help="nj (Neighbor-Joining) or upgma.")] = "nj",
+    root: Annotated[Root, typer.Option("--root", help="Midpoint, or on --outgroup.")] = "midpoint",
     outgroup: Annotated[Optional[str], typer.Option("--outgroup", help="Model id to root on (default: the oldest in --manifest).")] = None,
     manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Manifest with families and release dates.")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="euclidean or cosine.")] = "euclidean",
+    metric: Annotated[Metric, typer.Option("--metric", help="DNA distance.")] = "euclidean",
     format: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
     """Build a Neighbor-Joining (or UPGMA) tree from DNA files; write Newick, PNG and SVG.

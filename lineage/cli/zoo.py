@@ -8,14 +8,15 @@ from typing import Annotated, Optional
 import typer
 
 from lineage.cli._output import Format, info, render_rows
+from lineage.cli.options import Profile, opt
 
 zoo_app = typer.Typer(help="Build the model zoo: runnable models with a known genealogy.", no_args_is_help=True)
 
 
 @zoo_app.command("build")
 def build_cmd(
-    profile: Annotated[str, typer.Option(help="tiny (seconds, from-scratch models) or smol (SmolLM2 + derivatives, minutes).")] = "tiny",
-    seed: Annotated[int, typer.Option(help="Seed for every random step; the same seed rebuilds identical weights.")] = 0,
+    profile: Annotated[Profile, typer.Option(help="tiny (seconds, from-scratch models) or smol (SmolLM2 + derivatives, minutes).")] = "tiny",
+    seed: Annotated[int, opt("seed", "Seed for every random step; the same seed rebuilds identical weights.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Output folder (default <cache_dir>/zoo/<profile>-<seed>).", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
 ) -> None:
