@@ -8,23 +8,24 @@ from typing import Annotated, Optional
 import typer
 
 from lineage.cli._output import Format, info, render_rows
+from lineage.cli.options import Classifier, Method, Split, opt
 
 
 def eval_cmd(
     truth: Annotated[Path, typer.Option("--truth", help="Ground-truth genealogy (truth.json).")],
     dna: Annotated[Optional[list[Path]], typer.Argument(help="DNA files (.dna.json) of models in the truth; without them, the manifest's models are evaluated with every channel.")] = None,
     manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Manifest: dates, families, declared parents.")] = None,
-    fpr: Annotated[float, typer.Option("--fpr", help="False-positive rate for 'related'.")] = 0.01,
-    split: Annotated[str, typer.Option("--split", help="model, family or both (group-disjoint folds).")] = "both",
-    classifier: Annotated[str, typer.Option("--classifier", help="null (p-value), svm (paper's RBF-SVM) or both.")] = "null",
-    n_splits: Annotated[int, typer.Option("--n-splits", help="Folds per split.")] = 5,
-    method: Annotated[str, typer.Option("--method", help="nj or upgma.")] = "nj",
-    k: Annotated[int, typer.Option("--k", help="Nearest neighbours per model (parent candidates).")] = 10,
-    random_state: Annotated[int, typer.Option("--random-state", help="Seed for folds and null sampling.")] = 0,
+    fpr: Annotated[float, opt("fpr", "False-positive rate for 'related'.")] = 0.01,
+    split: Annotated[Split, typer.Option("--split", help="Group-disjoint folds: by model, by family, or both.")] = "both",
+    classifier: Annotated[Classifier, typer.Option("--classifier", help="null (p-value), svm (paper's RBF-SVM) or both.")] = "null",
+    n_splits: Annotated[int, opt("n_splits", "Folds per split.")] = 5,
+    method: Annotated[Method, typer.Option("--method", help="Tree method.")] = "nj",
+    k: Annotated[int, opt("k", "Nearest neighbours per model (parent candidates).")] = 10,
+    random_state: Annotated[int, opt("random_state", "Seed for folds and null sampling.")] = 0,
     blind: Annotated[bool, typer.Option("--blind", help="Ignore declared parents, relations and families (dates kept).")] = False,
     channels: Annotated[str, typer.Option("--channels", help="Evidence channels: dna, or dna,weights.")] = "dna,weights",
-    n_probes: Annotated[int, typer.Option("--n-probes", help="Probes per model (manifest mode).")] = 100,
-    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Tokens per answer (manifest mode).")] = 64,
+    n_probes: Annotated[int, opt("n_probes", "Probes per model (manifest mode).")] = 100,
+    max_new_tokens: Annotated[int, opt("max_new_tokens", "Tokens per answer (manifest mode).")] = 64,
     format: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
 ) -> None:
     """Infer parents, relations and the tree, then score them against the ground truth.
@@ -35,13 +36,8 @@ def eval_cmd(
 
     Example: lineage eval --truth zoo/truth.json --manifest zoo/manifest.yaml --blind
     """
-    from lineage.errors import ConfigError
     from lineage.evaluate import evaluate_files
 
-    if not 0 < fpr < 1:
-        raise ConfigError(f"--fpr must be between 0 and 1, not {fpr}")
-    if n_splits < 2:
-        raise ConfigError(f"--n-splits must be at least 2, not {n_splits}")
     if not dna:
         _eval_manifest(truth, manifest, blind=blind, channels=channels, fpr=fpr, split=split, n_splits=n_splits,
                        method=method, k=k, random_state=random_state, n_probes=n_probes,

@@ -325,7 +325,8 @@ def population_from_graph(g) -> dict:
             "declared_parents": [list(r["declared_parents"]) for r in rows],
             "declared_sources": [r["declared_source"] for r in rows],
             "declared_relations": [r["declared_relation"] for r in rows],
-            "weights_keys": [r.get("weights_key") for r in rows]}
+            "weights_keys": [r.get("weights_key") for r in rows],
+            "weights_paths": [r.get("weights_path") for r in rows]}
 
 
 def analyse(pop: dict, *, k: int = 10, **kwargs):
@@ -347,7 +348,8 @@ def _weight_props(entry, settings: Settings) -> dict:
     if entry.path is None or not weights_available(entry.path):
         return {"weights_key": None}
     try:
-        return profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id))
+        return {**profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id)),
+                "weights_path": str(Path(entry.path).resolve())}
     except LineageError as e:
         return {"weights_key": None, "weights_error": e.message}
 
@@ -359,6 +361,20 @@ def load_weight_profiles(pop: dict, settings: Settings) -> list:
     return [cached_profile(settings.cache_dir, key) for key in pop.get("weights_keys") or [None] * len(pop["ids"])]
 
 
+def exact_refiner(pop: dict):
+    """Exact weight distance between two models of a population whose folders are on this machine."""
+    from lineage.evidence.weights import exact_distance
+
+    paths = pop.get("weights_paths") or [None] * len(pop["ids"])
+
+    def refine(p: int, c: int) -> float | None:
+        if paths[p] and paths[c] and Path(paths[p]).is_dir() and Path(paths[c]).is_dir():
+            return exact_distance(paths[c], paths[p])
+        return None
+
+    return refine
+
+
 def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
     pop = population_from_graph(g)
     ids = pop["ids"]
@@ -366,7 +382,8 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
     t_an = time.perf_counter()
     weights = load_weight_profiles(pop, settings)
     analysis = analyse(pop, k=k, method=method, root=root, fpr=fpr,
-                       weights=weights if any(w is not None for w in weights) else None) if len(ids) >= 3 else None
+                       weights=weights if any(w is not None for w in weights) else None,
+                       refine=exact_refiner(pop)) if len(ids) >= 3 else None
     rep.seconds_analyse = time.perf_counter() - t_an
     t_w = time.perf_counter()
     rows = derived_rows(pop, analysis)

@@ -12,5 +12,8 @@ def assert_queries_match_core(graph, analysis) -> None:
         (c.child, c.declared_parent) for c in analysis.conflicts)
     fam = graph.query("family_speed")
     assert {r["family"] for r in fam} == {f.family for f in analysis.family_speeds}
-    speeds = [r["dna_per_year"] for r in fam]
+    speeds = [r["dna_per_year"] for r in fam if r["dna_per_year"] is not None]
     assert speeds == sorted(speeds, reverse=True)
+    # families without a meaningful speed come last and say why
+    tail = [r for r in fam if r["dna_per_year"] is None]
+    assert fam[len(speeds):] == tail and all(r["note"] for r in tail)

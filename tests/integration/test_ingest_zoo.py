@@ -16,7 +16,7 @@ import pytest
 
 from lineage.dna.record import GenerationConfig
 from lineage.dna.extract import ExtractConfig
-from lineage.graph.ingest import analyse, ingest, population_from_graph
+from lineage.graph.ingest import analyse, exact_refiner, ingest, load_weight_profiles, population_from_graph
 from lineage.manifest import load_manifest, load_truth
 from tests.helpers.graph import assert_queries_match_core
 
@@ -79,8 +79,23 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
 
     # undocumented / conflicts / families agree with the numeric core on the same population
     pop = population_from_graph(graph)
-    a = analyse(pop, k=10)
+    weights = load_weight_profiles(pop, settings)
+    assert all(w is not None for w in weights), "every tiny-zoo model is a safetensors folder"
+    a = analyse(pop, k=10, weights=weights, refine=exact_refiner(pop))
     assert_queries_match_core(graph, a)
+    # every inferred parent says which channel decided, what kind of derivation it suggests, and on what evidence
+    inferred = {(p.child, p.parent): p for p in a.parents}
+    assert inferred, "the tiny zoo has related models"
+    true_edges = {(e.child, e.parent): e.relation for e in truth.edges}
+    for (child, parent), p in inferred.items():
+        rows = graph.query("evidence", a=child, b=parent)
+        assert len(rows) == 1 and rows[0]["inferred_child"] == child and rows[0]["inferred_kind"] == p.kind
+        assert json.loads(rows[0]["inferred_evidence"])[0]["channel"] == p.channel
+        if p.channel == "weights":
+            assert rows[0]["weights_related"] and rows[0]["weight_p_value"] <= 0.01
+    # on the tiny zoo the weights recover every shared-weight edge (the distilled student shares none)
+    shared = {k: r for k, r in true_edges.items() if r != "distillation"}
+    assert {k for k in shared if k in inferred} == set(shared), sorted(set(shared) - set(inferred))
     # every inferred parent predates its child
     dates = dict(zip(pop["ids"], pop["release_dates"]))
     for p in a.parents:
