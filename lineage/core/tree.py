@@ -101,6 +101,14 @@ class Tree:
                 depth[c] = depth[v] + length
         return depth
 
+    def leaf_counts(self) -> dict[str, int]:
+        """How many leaves lie below every node (linear time; :meth:`leaf_sets` holds the sets)."""
+        out: dict[str, int] = {}
+        for v in reversed(self.preorder()):
+            ch = self.children[v]
+            out[v] = 1 if not ch else sum(out[c] for c, _ in ch)
+        return out
+
     def leaf_sets(self) -> dict[str, frozenset[str]]:
         """The leaves below every node."""
         out: dict[str, frozenset[str]] = {}

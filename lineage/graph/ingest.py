@@ -207,137 +207,143 @@ def ingest(
     t0 = time.perf_counter()
     emit = progress or (lambda event, info: None)
     m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
-    from lineage.modelcard import enrich
-
-    enriched = [enrich(e) for e in m.models]
-    needs_extraction = any(e.source_kind != "dna" for e, _ in enriched)
-    extractor = None
-    run_prov: Provenance | None = None
-    if needs_extraction:
-        from lineage.dna.extract import ExtractConfig, Extractor
-
-        def on_extract(model_id, done, total, tokens):
-            emit("extract_progress", {"model": model_id, "done": done, "total": total, "tokens": tokens})
-
-        extractor = Extractor(extract_config or ExtractConfig(dna_dim=settings.dna_dim),
-                              cache_dir=settings.cache_dir, progress=on_extract)
-        run_prov = extractor.provenance_
-        if run_prov.dna_dim != settings.dna_dim:
-            raise ProvenanceMismatch(f"extraction makes {run_prov.dna_dim}-d DNAs, the graph uses {settings.dna_dim}")
-
+    batch = _prepare_batch(m, settings, extract_config, emit)
     with Graph(settings) as g:
         g.bootstrap_schema()
         with _Lock(g):
             existing = g.query("existing_models")
-            _check_provenance(existing, run_prov)
-            done = {r["id"]: r for r in existing}
-            key = run_prov.comparability_key() if run_prov else "precomputed"
-            rep = IngestReport(run_id=_run_id(m, key), n_models=len(enriched))
-            run_props = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                         "status": "running", "n_models": len(enriched)}
-            if run_prov is not None:
-                run_props.update({f: getattr(run_prov, f) for f in PROVENANCE_FIELDS},
-                                 provenance_key=run_prov.comparability_key(),
-                                 generation=json.dumps(run_prov.generation.model_dump(mode="json"), sort_keys=True))
-            g.query("upsert_run", run_id=rep.run_id, props=run_props)
-
-            t_ex = time.perf_counter()
-            pending: list[dict] = []
-            graph_keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
-
-            def flush():
-                if pending:
-                    g.write("upsert_models", pending, run_id=rep.run_id)
-                    pending.clear()
-
-            for entry, declared_source in enriched:
-                prev = done.get(entry.id)
-                # Degenerate and failed models carry status 'failed', so they are retried on every run.
-                if (not force and prev and prev["status"] == "ok" and prev["has_dna"]
-                        and prev["source_fingerprint"] == _source_fingerprint(entry)
-                        and (run_prov is None or prev["provenance_key"] == run_prov.comparability_key())):
-                    rep.n_skipped += 1
-                    emit("model_done", {"model": entry.id, "skipped": True})
-                    continue
-                emit("model_start", {"model": entry.id})
-                try:
-                    if entry.source_kind == "dna":
-                        from lineage.loaders.precomputed import load_precomputed
-
-                        d = load_precomputed(entry.dna, model_id=entry.id)
-                        if d.provenance.dna_dim != settings.dna_dim:
-                            raise ProvenanceMismatch(
-                                f"DNA file {entry.dna} has dimension {d.provenance.dna_dim}, the graph uses {settings.dna_dim}")
-                        pk = d.provenance.comparability_key()
-                        if (run_prov and pk != run_prov.comparability_key()) or (graph_keys and pk not in graph_keys):
-                            raise ProvenanceMismatch(f"DNA file {entry.dna} was made with other settings than this graph's DNAs")
-                        graph_keys.add(pk)
-                    else:
-                        d = extractor.extract(entry)
-                except DegenerateModelError as e:
-                    rep.failures.append((entry.id, e.message))
-                    g.write("record_failed_models", [{"id": entry.id, "error": e.message,
-                                                      "props": {**_props(entry, None, declared_source), "degenerate": True}}],
-                            run_id=rep.run_id)
-                    emit("model_failed", {"model": entry.id, "error": e.message})
-                    continue
-                except LineageError as e:
-                    rep.failures.append((entry.id, e.message))
-                    g.write("record_failed_models", [{"id": entry.id, "error": e.message,
-                                                      "props": _props(entry, None, declared_source)}], run_id=rep.run_id)
-                    emit("model_failed", {"model": entry.id, "error": e.message})
-                    continue
-                props = _props(entry, d, declared_source)
-                props.update(_weight_props(entry, settings))
-                if d.degenerate:
-                    rep.n_degenerate += 1
-                    rep.failures.append((entry.id, f"degenerate: {d.n_empty} of {d.n_probes} answers empty"))
-                    g.write("record_failed_models", [{"id": entry.id, "error": "degenerate DNA (mostly empty answers)",
-                                                      "props": props}], run_id=rep.run_id)
-                    emit("model_failed", {"model": entry.id, "error": "degenerate"})
-                    continue
-                pending.append({"id": entry.id, "props": props, "dna": [float(x) for x in d.vector],
-                                "release_date": entry.release_date.isoformat() if entry.release_date else None})
-                rep.n_extracted += 1
-                # Extracted models are written at once (seconds of work each); precomputed ones in batches.
-                if entry.source_kind != "dna" or len(pending) >= 2000:
-                    flush()
-                emit("model_done", {"model": entry.id, "skipped": False})
-            flush()
-            rep.seconds_extract = time.perf_counter() - t_ex
-
+            _check_provenance(existing, batch.provenance)
+            rep = _start_run(g, m, batch)
+            _load_models(g, batch, existing, rep, settings, force=force, emit=emit)
             emit("phase", {"name": "analyse"})
             _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
-            run_props = {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                         "status": "partial" if rep.failures else "ok", "n_failed": rep.n_failed}
-            g.query("upsert_run", run_id=rep.run_id, props=run_props)
+            _finish_run(g, rep)
     rep.seconds = time.perf_counter() - t0
     return rep
 
 
-def population_from_graph(g) -> dict:
-    """Ids, DNA matrix and metadata of every valid model in the graph."""
-    rows = g.query("population")
-    ids = [r["id"] for r in rows]
-    X = np.asarray([r["dna"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
-    dates = [dt.date.fromisoformat(r["release_date"]) if r["release_date"] else None for r in rows]
-    return {"ids": ids, "X": X, "release_dates": dates, "families": [r["family"] for r in rows],
-            "declared_parents": [list(r["declared_parents"]) for r in rows],
-            "declared_sources": [r["declared_source"] for r in rows],
-            "declared_relations": [r["declared_relation"] for r in rows],
-            "weights_keys": [r.get("weights_key") for r in rows],
-            "weights_paths": [r.get("weights_path") for r in rows]}
+@dataclass
+class _Batch:
+    """A validated batch ready to load: entries with where their declared parents came from,
+    the extractor (None when every DNA is precomputed) and the DNA settings it produces."""
+
+    entries: list[tuple[ManifestEntry, str | None]]
+    extractor: object | None
+    provenance: Provenance | None
+    manifest: Manifest
 
 
-def analyse(pop: dict, *, k: int = 10, **kwargs):
-    """:func:`lineage.core.analysis.analyse_population` on a population dict (see :func:`population_from_graph`)."""
-    from lineage.core.analysis import analyse_population
+def _prepare_batch(m: Manifest, settings: Settings, extract_config, emit: ProgressHook) -> _Batch:
+    from lineage.modelcard import enrich
 
-    return analyse_population(
-        pop["ids"], pop["X"], release_dates=pop["release_dates"], families=pop["families"],
-        declared_parents=pop["declared_parents"], declared_relations=pop["declared_relations"],
-        k=min(k, len(pop["ids"]) - 1), **kwargs,
-    )
+    entries = [enrich(e) for e in m.models]
+    if not any(e.source_kind != "dna" for e, _ in entries):
+        return _Batch(entries, None, None, m)
+    from lineage.dna.extract import ExtractConfig, Extractor
+
+    def on_extract(model_id, done, total, tokens):
+        emit("extract_progress", {"model": model_id, "done": done, "total": total, "tokens": tokens})
+
+    extractor = Extractor(extract_config or ExtractConfig(dna_dim=settings.dna_dim),
+                          cache_dir=settings.cache_dir, progress=on_extract)
+    prov = extractor.provenance_
+    if prov.dna_dim != settings.dna_dim:
+        raise ProvenanceMismatch(f"extraction makes {prov.dna_dim}-d DNAs, the graph uses {settings.dna_dim}")
+    return _Batch(entries, extractor, prov, m)
+
+
+def _start_run(g, m: Manifest, batch: _Batch) -> "IngestReport":
+    prov = batch.provenance
+    rep = IngestReport(run_id=_run_id(m, prov.comparability_key() if prov else "precomputed"),
+                       n_models=len(batch.entries))
+    props = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "status": "running",
+             "n_models": len(batch.entries)}
+    if prov is not None:
+        props.update({f: getattr(prov, f) for f in PROVENANCE_FIELDS}, provenance_key=prov.comparability_key(),
+                     generation=json.dumps(prov.generation.model_dump(mode="json"), sort_keys=True))
+    g.query("upsert_run", run_id=rep.run_id, props=props)
+    return rep
+
+
+def _finish_run(g, rep: "IngestReport") -> None:
+    props = {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+             "status": "partial" if rep.failures else "ok", "n_failed": rep.n_failed}
+    g.query("upsert_run", run_id=rep.run_id, props=props)
+
+
+def _already_loaded(prev: dict | None, entry: ManifestEntry, prov: Provenance | None) -> bool:
+    """The graph holds this model's valid DNA from the same source and settings."""
+    # degenerate and failed models carry status 'failed', so they are retried on every run
+    return bool(prev and prev["status"] == "ok" and prev["has_dna"]
+                and prev["source_fingerprint"] == _source_fingerprint(entry)
+                and (prov is None or prev["provenance_key"] == prov.comparability_key()))
+
+
+def _precomputed_dna(entry: ManifestEntry, settings: Settings, prov: Provenance | None, graph_keys: set) -> DNA:
+    """A DNA file named by the manifest, checked against the batch's and the graph's settings."""
+    from lineage.loaders.precomputed import load_precomputed
+
+    d = load_precomputed(entry.dna, model_id=entry.id)
+    if d.provenance.dna_dim != settings.dna_dim:
+        raise ProvenanceMismatch(
+            f"DNA file {entry.dna} has dimension {d.provenance.dna_dim}, the graph uses {settings.dna_dim}")
+    pk = d.provenance.comparability_key()
+    if (prov and pk != prov.comparability_key()) or (graph_keys and pk not in graph_keys):
+        raise ProvenanceMismatch(f"DNA file {entry.dna} was made with other settings than this graph's DNAs")
+    graph_keys.add(pk)
+    return d
+
+
+def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", settings: Settings, *,
+                 force: bool, emit: ProgressHook) -> None:
+    """Step 4: each model written with its DNA at once, or recorded as failed; the batch goes on."""
+    t_ex = time.perf_counter()
+    done = {r["id"]: r for r in existing}
+    pending: list[dict] = []
+    graph_keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
+
+    def flush():
+        if pending:
+            g.write("upsert_models", pending, run_id=rep.run_id)
+            pending.clear()
+
+    def fail(entry, declared_source, message, props=None, error=None, **extra):
+        rep.failures.append((entry.id, message))
+        props = props or _props(entry, None, declared_source)
+        g.write("record_failed_models", [{"id": entry.id, "error": error or message, "props": {**props, **extra}}],
+                run_id=rep.run_id)
+        emit("model_failed", {"model": entry.id, "error": message})
+
+    for entry, declared_source in batch.entries:
+        if not force and _already_loaded(done.get(entry.id), entry, batch.provenance):
+            rep.n_skipped += 1
+            emit("model_done", {"model": entry.id, "skipped": True})
+            continue
+        emit("model_start", {"model": entry.id})
+        try:
+            d = (_precomputed_dna(entry, settings, batch.provenance, graph_keys) if entry.source_kind == "dna"
+                 else batch.extractor.extract(entry))
+        except DegenerateModelError as e:
+            fail(entry, declared_source, e.message, degenerate=True)
+            continue
+        except LineageError as e:
+            fail(entry, declared_source, e.message)
+            continue
+        props = {**_props(entry, d, declared_source), **_weight_props(entry, settings)}
+        if d.degenerate:
+            rep.n_degenerate += 1
+            fail(entry, declared_source, f"degenerate: {d.n_empty} of {d.n_probes} answers empty", props=props,
+                 error="degenerate DNA (mostly empty answers)")
+            continue
+        pending.append({"id": entry.id, "props": props, "dna": [float(x) for x in d.vector],
+                        "release_date": entry.release_date.isoformat() if entry.release_date else None})
+        rep.n_extracted += 1
+        # Extracted models are written at once (seconds of work each); precomputed ones in batches.
+        if entry.source_kind != "dna" or len(pending) >= 2000:
+            flush()
+        emit("model_done", {"model": entry.id, "skipped": False})
+    flush()
+    rep.seconds_extract = time.perf_counter() - t_ex
 
 
 def _weight_props(entry, settings: Settings) -> dict:
@@ -354,18 +360,35 @@ def _weight_props(entry, settings: Settings) -> dict:
         return {"weights_key": None, "weights_error": e.message}
 
 
-def load_weight_profiles(pop: dict, settings: Settings) -> list:
-    """Weight profiles for a population from the local cache (None where absent)."""
-    from lineage.evidence.weights import cached_profile
+def population_from_graph(g, settings: Settings | None = None):
+    """Every valid model in the graph as a :class:`~lineage.core.population.Population`.
 
-    return [cached_profile(settings.cache_dir, key) for key in pop.get("weights_keys") or [None] * len(pop["ids"])]
+    With ``settings``, weight profiles come from this machine's cache (``weights_key`` on
+    each node) and near-ties can be re-measured from the model folders still on disk;
+    models whose profile is not cached here have no weights channel.
+    """
+    from lineage.core.population import Population
+
+    rows = g.query("population")
+    ids = [r["id"] for r in rows]
+    X = np.asarray([r["dna"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    weights, refine = None, None
+    if settings is not None:
+        from lineage.evidence.weights import cached_profile
+
+        weights = [cached_profile(settings.cache_dir, r.get("weights_key")) for r in rows]
+        refine = _exact_refiner([r.get("weights_path") for r in rows])
+    return Population(
+        ids=ids, X=X,
+        release_dates=[dt.date.fromisoformat(r["release_date"]) if r["release_date"] else None for r in rows],
+        families=[r["family"] for r in rows], declared_parents=[list(r["declared_parents"]) for r in rows],
+        declared_relations=[r["declared_relation"] for r in rows],
+        declared_sources=[r["declared_source"] for r in rows], weights=weights or (), refine=refine)
 
 
-def exact_refiner(pop: dict):
-    """Exact weight distance between two models of a population whose folders are on this machine."""
+def _exact_refiner(paths: list[str | None]):
+    """Exact weight distance between two models whose folders are on this machine (else None)."""
     from lineage.evidence.weights import exact_distance
-
-    paths = pop.get("weights_paths") or [None] * len(pop["ids"])
 
     def refine(p: int, c: int) -> float | None:
         if paths[p] and paths[c] and Path(paths[p]).is_dir() and Path(paths[c]).is_dir():
@@ -376,14 +399,13 @@ def exact_refiner(pop: dict):
 
 
 def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
-    pop = population_from_graph(g)
-    ids = pop["ids"]
+    from lineage.core.population import analyse
+
+    pop = population_from_graph(g, settings)
+    ids = pop.ids
     rep.n_population = len(ids)
     t_an = time.perf_counter()
-    weights = load_weight_profiles(pop, settings)
-    analysis = analyse(pop, k=k, method=method, root=root, fpr=fpr,
-                       weights=weights if any(w is not None for w in weights) else None,
-                       refine=exact_refiner(pop)) if len(ids) >= 3 else None
+    analysis = analyse(pop, k=k, method=method, root=root, fpr=fpr) if len(ids) >= 3 else None
     rep.seconds_analyse = time.perf_counter() - t_an
     t_w = time.perf_counter()
     rows = derived_rows(pop, analysis)
@@ -411,14 +433,14 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
         try:
             from lineage.treeplot import save_tree
 
-            save_tree(analysis.tree, out / "lineage-tree", families=dict(zip(ids, pop["families"])))
+            save_tree(analysis.tree, out / "lineage-tree", families=dict(zip(ids, pop.families)))
         except (LineageError, ImportError):
             pass  # the picture is a convenience; the graph is the product
 
 
-def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
-    """Rows for every derived write query, from a population and its analysis (pure)."""
-    ids = pop["ids"]
+def derived_rows(pop, analysis) -> dict[str, list[dict]]:
+    """Rows for every derived write query, from a Population and its analysis (pure)."""
+    ids = pop.ids
     index = {m: i for i, m in enumerate(ids)}
     out: dict[str, list[dict]] = {n: [] for n in (
         "write_declared_parents", "write_similar", "write_inferred_parents", "write_undocumented",
@@ -427,8 +449,7 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
     conflicts = {}
     if analysis is not None:
         conflicts = {(c.child, c.declared_parent): c for c in analysis.conflicts}
-    sources = pop.get("declared_sources") or [None] * len(ids)
-    for m, parents, rel, src in zip(ids, pop["declared_parents"], pop["declared_relations"], sources):
+    for m, parents, rel, src in zip(ids, pop.declared_parents, pop.declared_relations, pop.declared_sources):
         for p in parents:
             if p in index:
                 c = conflicts.get((m, p))
@@ -438,7 +459,7 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
                     "p_value": c.p_value if c else None, "reason": c.reason if c else None})
     if analysis is None:
         return out
-    declared_pairs = {(m, p) for m, ps in zip(ids, pop["declared_parents"]) for p in ps}
+    declared_pairs = {(m, p) for m, ps in zip(ids, pop.declared_parents) for p in ps}
     out["write_similar"] = [{"a": n.a, "b": n.b, "distance": float(n.distance), "rank": int(n.rank)}
                             for n in analysis.neighbours]
     out["write_inferred_parents"] = [
@@ -457,14 +478,14 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
         for i, u in enumerate(analysis.undocumented)]
     tree = analysis.tree
     leaves = set(tree.leaves)
-    n_leaves = _leaf_counts(tree)
+    n_leaves = tree.leaf_counts()
     out["write_clades"] = [{"id": c, "n_leaves": n_leaves[c], "is_root": c == tree.root}
                            for c in tree.nodes if c not in leaves]
     for parent, child, length in tree.edges:
         name = "write_leaf_branches" if child in leaves else "write_clade_branches"
         out[name].append({"parent": parent, "child": child, "length": float(length)})
     members: dict[str, list[str]] = {}
-    for m, f in zip(ids, pop["families"]):
+    for m, f in zip(ids, pop.families):
         if f:
             members.setdefault(f, []).append(m)
     speeds = {s.family: s for s in analysis.family_speeds}
@@ -483,18 +504,6 @@ def derived_rows(pop: dict, analysis) -> dict[str, list[dict]]:
 
 def _json_num(x):
     return None if x != x else float(x)  # NaN -> null
-
-
-def _leaf_counts(tree) -> dict[str, int]:
-    counts: dict[str, int] = {leaf: 1 for leaf in tree.leaves}
-    kids = tree.children
-    order = [tree.root]
-    for v in order:
-        order.extend(c for c, _ in kids.get(v, []))
-    for v in reversed(order):
-        if v not in counts:
-            counts[v] = sum(counts[c] for c, _ in kids.get(v, []))
-    return counts
 
 
 def _count_descendants(m: str, children: dict[str, list[str]]) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lineage.graph.ingest import analyse, ingest, population_from_graph
+from lineage.core.population import analyse
+from lineage.graph.ingest import ingest, population_from_graph
 from lineage.synthetic import write_synthetic_population
 from tests.helpers.graph import assert_queries_match_core
 
@@ -71,7 +72,7 @@ def test_failing_model_is_recorded_and_the_rest_lands(settings, graph, populatio
     ok = [r for r in graph.query("models") if r["status"] == "ok"]
     assert len(ok) == 9
     # Failed models never enter the population the phylogeny sees.
-    assert bad_id not in population_from_graph(graph)["ids"]
+    assert bad_id not in population_from_graph(graph).ids
 
 
 def test_queries_return_what_the_core_computed(settings, graph, population):
@@ -79,11 +80,11 @@ def test_queries_return_what_the_core_computed(settings, graph, population):
     pop = population_from_graph(graph)
     a = analyse(pop, k=10, fpr=0.01)
     # nearest (vector index) agrees with the exact neighbours for a clear population
-    some = pop["ids"][7]
+    some = pop.ids[7]
     exact = [n.b for n in sorted((n for n in a.neighbours if n.a == some), key=lambda n: n.rank)][:5]
     hits = graph.query("nearest", model_id=some, k=5)
     assert [h["model"] for h in hits] == exact
-    d = np.linalg.norm(pop["X"][pop["ids"].index(hits[0]["model"])] - pop["X"][7])
+    d = np.linalg.norm(pop.X[pop.index(hits[0]["model"])] - pop.X[7])
     assert hits[0]["distance"] == pytest.approx(d, rel=1e-3)
     # undocumented relations, conflicts and family speeds are exactly the core's
     assert_queries_match_core(graph, a)

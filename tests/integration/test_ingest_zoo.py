@@ -16,7 +16,8 @@ import pytest
 
 from lineage.dna.record import GenerationConfig
 from lineage.dna.extract import ExtractConfig
-from lineage.graph.ingest import analyse, exact_refiner, ingest, load_weight_profiles, population_from_graph
+from lineage.core.population import analyse
+from lineage.graph.ingest import ingest, population_from_graph
 from lineage.manifest import load_manifest, load_truth
 from tests.helpers.graph import assert_queries_match_core
 
@@ -78,10 +79,9 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
     assert [r["distance"] for r in near] == sorted(r["distance"] for r in near)
 
     # undocumented / conflicts / families agree with the numeric core on the same population
-    pop = population_from_graph(graph)
-    weights = load_weight_profiles(pop, settings)
-    assert all(w is not None for w in weights), "every tiny-zoo model is a safetensors folder"
-    a = analyse(pop, k=10, weights=weights, refine=exact_refiner(pop))
+    pop = population_from_graph(graph, settings)
+    assert all(w is not None for w in pop.weights), "every tiny-zoo model is a safetensors folder"
+    a = analyse(pop, k=10)
     assert_queries_match_core(graph, a)
     # every inferred parent says which channel decided, what kind of derivation it suggests, and on what evidence
     inferred = {(p.child, p.parent): p for p in a.parents}
@@ -97,7 +97,7 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
     shared = {k: r for k, r in true_edges.items() if r != "distillation"}
     assert {k for k in shared if k in inferred} == set(shared), sorted(set(shared) - set(inferred))
     # every inferred parent predates its child
-    dates = dict(zip(pop["ids"], pop["release_dates"]))
+    dates = dict(zip(pop.ids, pop.release_dates))
     for p in a.parents:
         assert dates[p.parent] <= dates[p.child]
     # the true genealogy's families are what the zoo says
@@ -143,6 +143,6 @@ def test_readme_main_job_demo_tiny(settings, graph):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "lineage of" in out and "tree picture:" in out and "/browser/?cmd=edit" in out
-    assert "directed_parent_accuracy" in out or "parent" in out
+    assert "parent_directed_accuracy" in out and "blind combined" in out
     png = out.split("tree picture: ")[1].split(" ")[0]
     assert os.path.getsize(png) > 10_000
