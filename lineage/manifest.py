@@ -7,23 +7,60 @@ line). Each entry names exactly one source: ``path`` (a Hugging Face folder or a
 relative to the manifest file. Unknown fields are refused.
 
 Ground truth (JSON): ``{"models": [{"id", "family"}...], "edges": [{"parent", "child", "relation"}...]}``.
+
+Hostile input is refused here, before anything is written, as one :class:`ManifestError`
+naming the file (and the entry): files over :data:`MAX_FILE_BYTES`, text that is not
+UTF-8, a directory where a file is expected, YAML aliases (alias bombs), nesting deeper
+than :data:`MAX_DEPTH`, ids longer than :data:`MAX_ID_LENGTH` (Neo4j's index refuses
+keys above about 8 kB, and would fail the whole batch), endpoint URLs carrying
+credentials, and impossible declared lineage (a model its own parent, the same parent
+twice, a cycle among the batch's declarations). The ground truth refuses self-edges,
+duplicate edges and cycles.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lineage.errors import ManifestError
+from lineage.errors import InputError, ManifestError
+
+log = logging.getLogger("lineage")
+
+#: Largest manifest, ground truth or model card read (bytes): a million entries fit.
+MAX_FILE_BYTES = 64 * 2**20
+#: Deepest nesting of lists/mappings accepted in a manifest, ground truth or card.
+MAX_DEPTH = 32
+#: Longest model id (characters); longer ones are refused naming the entry.
+MAX_ID_LENGTH = 512
+
 
 class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps: dates stay text and pydantic parses them,
-    so a bad date is a one-line error naming the entry instead of a crash inside PyYAML."""
+    """Safe YAML without implicit timestamps (dates stay text and pydantic parses them,
+    so a bad date is a one-line error naming the entry instead of a crash inside PyYAML),
+    without aliases (an alias bomb of a few hundred bytes expands to gigabytes) and with
+    a nesting limit (deep nesting exhausts the recursion limit)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed", mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -31,13 +68,81 @@ _Loader.yaml_implicit_resolvers = {
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+_SECRET_PARAM = re.compile(r"(key|token|secret|passw|pwd|auth|sig|credential|session)", re.I)
+
+
+def url_credentials(url: str) -> str | None:
+    """What secret a URL carries (``None`` when none): a ``user:password@`` part, or a
+    query parameter whose name looks like a key or token. Never returns the secret."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return "credentials (user:password@host)"
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_PARAM.search(name):
+            return f"a credential in its query (parameter {name!r})"
+    return None
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` part and query string removed (safe to print)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=host, query="", fragment="").geturl()
+
+
+def read_text_file(path: str | Path, what: str, *, max_bytes: int = MAX_FILE_BYTES,
+                   error: type[InputError] = ManifestError) -> str:
+    """The UTF-8 text of a user-supplied file, or one ``error`` naming the file: missing,
+    a directory, unreadable, larger than ``max_bytes``, or not UTF-8."""
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"{what} {path} is a directory, not a file", hint=f"pass the path of the {what} file itself")
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise error(f"{path}: {what} of {size:,} bytes is larger than the {max_bytes:,} bytes accepted")
+        raw = path.read_bytes()
+    except OSError as e:
+        raise error(f"cannot read {what} {path}: {e.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise error(f"{path}:{line}: {what} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})",
+                    hint="save the file as UTF-8") from None
+
+
+def check_depth(data: object, limit: int = MAX_DEPTH) -> None:
+    """Raise ``ValueError`` when lists/mappings nest deeper than ``limit`` (iterative: no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, (list, dict)):
+            if d > limit:
+                raise ValueError(f"nested deeper than {limit} levels")
+            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+
+
+def load_yaml_text(text: str):
+    """Parse YAML with the manifest loader (no aliases, no timestamps, nesting limited)."""
+    return yaml.load(text, Loader=_Loader)
+
+
 Relation = Literal["finetune", "adapter", "merge", "quantized", "distillation", "pruned"]
 
 
 class ManifestEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     path: Path | None = None
     hub_id: str | None = None
     endpoint: str | None = None
@@ -51,7 +156,7 @@ class ManifestEntry(BaseModel):
     licence: str | None = None
     architecture: str | None = None
     params: int | None = None
-    base_model: list[str] = Field(default_factory=list)
+    base_model: list[str] = Field(default_factory=list)  # each checked like an id below
     base_model_relation: Relation | None = None
     trust_remote_code: bool = False
     allow_pickle: bool = False
@@ -63,6 +168,27 @@ class ManifestEntry(BaseModel):
             return []
         return [v] if isinstance(v, str) else v
 
+    @field_validator("base_model")
+    @classmethod
+    def _parents_are_ids(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if not p or len(p) > MAX_ID_LENGTH:
+                raise ValueError(f"a base_model id must have 1 to {MAX_ID_LENGTH} characters")
+        if len(set(v)) != len(v):
+            dup = next(p for p in v if v.count(p) > 1)
+            raise ValueError(f"base_model {dup!r} is declared twice")
+        return v
+
+    @field_validator("endpoint")
+    @classmethod
+    def _no_credentials_in_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            why = url_credentials(v)
+            if why:
+                raise ValueError(f"the endpoint URL carries {why}; it would be stored in the graph. Remove it "
+                                 "and put the key in an environment variable named by api_key_env")
+        return v
+
     @model_validator(mode="after")
     def _one_source(self):
         sources = [n for n in ("path", "hub_id", "endpoint") if getattr(self, n) is not None]
@@ -72,6 +198,8 @@ class ManifestEntry(BaseModel):
             raise ValueError("needs a source: one of path, hub_id, endpoint, or a precomputed dna file")
         if self.endpoint is not None and not self.endpoint_model:
             raise ValueError("an endpoint entry needs endpoint_model (the model name the server expects)")
+        if self.id in self.base_model:
+            raise ValueError(f"model {self.id!r} is declared as its own parent (base_model)")
         return self
 
     @property
@@ -119,7 +247,8 @@ def parse_manifest(data: object, *, base_dir: Path | None = None, origin: str = 
     seen: set[str] = set()
     for i, raw in enumerate(data, start=1):
         label = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{origin}: entry {i}" + (f" ({label!r})" if label else "")
+        shown = repr(label) if len(repr(label)) <= 80 else repr(label)[:60] + "...'"
+        where = f"{origin}: entry {i}" + (f" ({shown})" if label else "")
         if not isinstance(raw, dict):
             raise ManifestError(f"{where}: expected a mapping of fields, got {type(raw).__name__}")
         try:
@@ -135,15 +264,68 @@ def parse_manifest(data: object, *, base_dir: Path | None = None, origin: str = 
                 if p is not None and not p.is_absolute():
                     setattr(entry, attr, (base_dir / p).resolve())
         entries.append(entry)
+    cycle = find_cycle((e.id, p) for e in entries for p in e.base_model)
+    if cycle:
+        raise ManifestError(f"{origin}: declared lineage has a cycle: {' -> '.join(map(repr, cycle))} "
+                            "(each model's base_model points back to it)",
+                            hint="a model cannot descend from itself; fix the base_model fields of these entries")
     return Manifest(models=entries)
+
+
+def find_cycle(edges: Iterable[tuple[str, str]]) -> list[str] | None:
+    """A cycle in ``(child, parent)`` edges as ``[a, b, ..., a]`` (child to parent), or ``None``."""
+    parents: dict[str, list[str]] = {}
+    for child, parent in edges:
+        parents.setdefault(child, []).append(parent)
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
+    for start in parents:
+        if state.get(start):
+            continue
+        path, stack = [], [(start, iter(parents.get(start, ())))]
+        state[start] = 1
+        path.append(start)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(parents.get(nxt, ()))))
+    return None
+
+
+def unknown_parents(manifest: Manifest, known_ids: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """Declared ``(child, parent)`` pairs whose parent is neither in the batch nor in ``known_ids``
+    (the graph's ids). Ingest reports them: such a declaration draws no edge."""
+    known = set(known_ids) | set(manifest.ids())
+    return [(e.id, p) for e in manifest.models for p in e.base_model if p not in known]
+
+
+def check_declared_lineage(entries: Iterable[ManifestEntry], graph_parents: dict[str, list[str]] | None = None,
+                           *, origin: str = "<manifest>") -> None:
+    """Refuse a batch whose declarations (model cards included), together with those already
+    in the graph (``graph_parents``: id -> declared parents), form a cycle."""
+    edges = {m: list(ps) for m, ps in (graph_parents or {}).items()}
+    for e in entries:
+        edges[e.id] = list(e.base_model)
+    cycle = find_cycle((c, p) for c, ps in edges.items() for p in ps)
+    if cycle:
+        raise ManifestError(f"{origin}: declared lineage has a cycle: {' -> '.join(map(repr, cycle))}",
+                            hint="a model cannot descend from itself; fix base_model in the manifest or model card")
 
 
 def load_manifest(path: str | Path) -> Manifest:
     """Read a YAML or JSONL manifest; every problem is a one-line :class:`ManifestError`."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ManifestError(f"manifest {path} does not exist", hint="pass the path of a .yaml or .jsonl manifest")
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path, "manifest")
     try:
         if path.suffix in (".jsonl", ".ndjson"):
             data = []
@@ -156,13 +338,18 @@ def load_manifest(path: str | Path) -> Manifest:
         elif path.suffix == ".json":
             data = json.loads(text)
         else:
-            data = yaml.load(text, Loader=_Loader)
+            data = load_yaml_text(text)
+        check_depth(data)
+    except RecursionError:
+        raise ManifestError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as e:
         raise ManifestError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise ManifestError(f"{path}{line}: invalid YAML ({getattr(e, 'problem', e)})") from None
+    except ValueError as e:  # check_depth
+        raise ManifestError(f"{path}: {e}") from None
     m = parse_manifest(data, base_dir=path.parent.resolve(), origin=str(path))
     m.path = path
     return m
@@ -196,10 +383,29 @@ class GroundTruth(BaseModel):
 
 
 def load_truth(path: str | Path) -> GroundTruth:
+    """Read a ground-truth genealogy; refuses self-edges, duplicate edges and cycles."""
     path = Path(path)
-    if not path.is_file():
-        raise ManifestError(f"ground-truth file {path} does not exist")
+    text = read_text_file(path, "ground-truth file")
     try:
-        return GroundTruth.model_validate_json(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
+        check_depth(data)
+        gt = GroundTruth.model_validate(data)
+    except RecursionError:
+        raise ManifestError(f"{path}: nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as e:
+        raise ManifestError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
     except ValidationError as e:
         raise ManifestError(f"{path}: {_format_validation(e)}") from None
+    except ValueError as e:
+        raise ManifestError(f"{path}: {e}") from None
+    seen: set[tuple[str, str]] = set()
+    for i, e in enumerate(gt.edges, start=1):
+        if e.parent == e.child:
+            raise ManifestError(f"{path}: edge {i}: {e.child!r} is its own parent")
+        if (e.child, e.parent) in seen:
+            raise ManifestError(f"{path}: edge {i}: {e.parent!r} -> {e.child!r} appears twice")
+        seen.add((e.child, e.parent))
+    cycle = find_cycle(seen)
+    if cycle:
+        raise ManifestError(f"{path}: the genealogy has a cycle: {' -> '.join(map(repr, cycle))}")
+    return gt

@@ -15,30 +15,46 @@ from pathlib import Path
 
 import yaml
 
-from lineage.manifest import ManifestEntry
+from lineage.errors import InputError
+from lineage.manifest import MAX_ID_LENGTH, ManifestEntry, check_depth, load_yaml_text, log, read_text_file
 
 _RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
 
 
+#: Largest model card read (bytes); a bigger README contributes nothing.
+MAX_CARD_BYTES = 1 * 2**20
+
+
 def read_card(folder: Path) -> dict:
-    """The YAML front matter of ``folder/README.md`` as a dict ({} when absent or unreadable)."""
+    """The YAML front matter of ``folder/README.md`` as a dict ({} when absent or unreadable).
+
+    The front matter is parsed with the manifest's safe loader: no aliases (alias bombs),
+    nesting limited, dates left as text. A card that is too large, not UTF-8, or whose
+    front matter is refused contributes nothing, with a warning naming it."""
     card = Path(folder) / "README.md"
     if not card.is_file():
         return {}
-    text = card.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = read_text_file(card, "model card", max_bytes=MAX_CARD_BYTES)
+    except InputError as e:
+        log.warning("warning: %s; model card ignored", e.message)
+        return {}
     if not text.startswith("---"):
         return {}
     end = text.find("\n---", 3)
     if end < 0:
         return {}
     try:
-        data = yaml.safe_load(text[3:end])
-    except yaml.YAMLError:
+        data = load_yaml_text(text[3:end])
+        check_depth(data)
+    except (yaml.YAMLError, ValueError, RecursionError) as e:
+        why = getattr(e, "problem", None) or str(e).splitlines()[0]
+        log.warning("warning: %s: front matter refused (%s); model card ignored", card, why)
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def _date(v) -> dt.date | None:
+def _date(v, where: str = "model card") -> dt.date | None:
     if isinstance(v, dt.datetime):
         return v.date()
     if isinstance(v, dt.date):
@@ -47,8 +63,36 @@ def _date(v) -> dt.date | None:
         try:
             return dt.date.fromisoformat(v[:10])
         except ValueError:
-            return None
+            pass
+    if v is not None:
+        log.warning("warning: %s: release date %s is not a date (YYYY-MM-DD); ignored", where, _short(v))
     return None
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _card_parents(bm, model_id: str, where: str) -> list[str]:
+    """The card's ``base_model`` as ids: a model named as its own parent, repeats, empty or
+    over-long ids and values that are not text are dropped with a warning."""
+    raw = [bm] if isinstance(bm, str) else (bm if isinstance(bm, list) else [bm])
+    out: list[str] = []
+    for x in raw:
+        if not isinstance(x, (str, int, float)) or isinstance(x, bool):
+            log.warning("warning: %s: base_model entry %s is not an id; ignored", where, _short(x))
+            continue
+        p = str(x)
+        if p == model_id:
+            log.warning("warning: %s: declares the model as its own parent; ignored", where)
+        elif not p or len(p) > MAX_ID_LENGTH:
+            log.warning("warning: %s: base_model id of %d characters; ignored", where, len(p))
+        elif p in out:
+            log.warning("warning: %s: base_model %s declared twice; kept once", where, _short(p))
+        else:
+            out.append(p)
+    return out
 
 
 def enrich(entry: ManifestEntry) -> tuple[ManifestEntry, str | None]:
@@ -64,16 +108,18 @@ def enrich(entry: ManifestEntry) -> tuple[ManifestEntry, str | None]:
     if not card:
         return entry, source
     update: dict = {}
+    where = f"model card of {entry.id!r} ({Path(entry.path) / 'README.md'})"
     if not entry.base_model and card.get("base_model"):
-        bm = card["base_model"]
-        update["base_model"] = [bm] if isinstance(bm, str) else [str(x) for x in bm]
-        source = "model_card"
-    if entry.base_model_relation is None and card.get("base_model_relation") in _RELATIONS:
+        parents = _card_parents(card["base_model"], entry.id, where)
+        if parents:
+            update["base_model"] = parents
+            source = "model_card"
+    if entry.base_model_relation is None and isinstance(card.get("base_model_relation"), str) and card["base_model_relation"] in _RELATIONS:
         update["base_model_relation"] = card["base_model_relation"]
     if entry.licence is None and card.get("license"):
         update["licence"] = str(card["license"])
     if entry.release_date is None:
-        d = _date(card.get("release_date") or card.get("created"))
+        d = _date(card.get("release_date") or card.get("created"), where)
         if d is not None:
             update["release_date"] = d
     for field, keys in (("name", ("model_name",)), ("family", ("family",)),

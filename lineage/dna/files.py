@@ -1,4 +1,9 @@
-"""Reading and writing DNA files (``<model>.dna.json``), atomically."""
+"""Reading and writing DNA files (``<model>.dna.json``), atomically.
+
+A DNA file is checked before anything uses it: at most :data:`MAX_DNA_FILE_BYTES`, UTF-8
+JSON, nesting within the manifest limit, and a vector of finite values no larger than
+:data:`MAX_DNA_MAGNITUDE` in magnitude (see :func:`check_dna_vector`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,30 @@ from pydantic import ValidationError
 
 from lineage.dna.record import DNA, DNA_FORMAT, Provenance
 from lineage.errors import CacheError, DNAFileError
+
+#: Largest |value| accepted in a DNA vector. Real DNAs are projections of unit-norm
+#: embeddings (|x| of order 1); beyond 1e6 squared distances summed over the dimensions
+#: overflow float32 or swamp every other pair, and one such model poisons the whole graph.
+MAX_DNA_MAGNITUDE = 1e6
+#: Largest DNA file read (bytes): a 100,000-dimensional DNA with its metadata fits.
+MAX_DNA_FILE_BYTES = 16 * 2**20
+
+
+def check_dna_vector(vec, origin: str = "<dna>") -> np.ndarray:
+    """``vec`` as a 1-d float32 array, or :class:`DNAFileError` when it holds NaN, infinities
+    or values beyond :data:`MAX_DNA_MAGNITUDE` (call it wherever a DNA enters the graph)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = np.asarray(vec, dtype=np.float64)
+    if v.ndim != 1:
+        raise DNAFileError(f"{origin}: the DNA vector must be one list of numbers, got shape {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise DNAFileError(f"{origin}: vector holds NaN or infinite values")
+    big = np.abs(v) > MAX_DNA_MAGNITUDE
+    if big.any():
+        i = int(np.argmax(big))
+        raise DNAFileError(f"{origin}: vector value {v[i]:.3g} at index {i} is beyond the accepted magnitude "
+                           f"{MAX_DNA_MAGNITUDE:g}; distances to it would overflow or lose meaning")
+    return v.astype(np.float32)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -53,7 +82,7 @@ def dna_from_dict(data: dict, *, origin: str = "<dna>", expected_dim: int | None
         raise DNAFileError(f"{origin}: not a lineage DNA file (expected format {DNA_FORMAT!r})")
     try:
         prov = Provenance.model_validate(data["provenance"])
-        vec = np.asarray(data["vector"], dtype=np.float32)
+        vec = check_dna_vector(data["vector"], origin)
         model_id = str(data["model_id"])
     except (KeyError, ValidationError, TypeError, ValueError) as e:
         raise DNAFileError(f"{origin}: malformed DNA file ({type(e).__name__}: {str(e).splitlines()[0]})") from None
@@ -64,13 +93,17 @@ def dna_from_dict(data: dict, *, origin: str = "<dna>", expected_dim: int | None
             f"{origin}: DNA of dimension {prov.dna_dim}, this graph uses {expected_dim}",
             hint="re-extract with the graph's --dna-dim, or use a separate database",
         )
-    if not np.all(np.isfinite(vec)):
-        raise DNAFileError(f"{origin}: vector holds NaN or infinite values")
+    if not isinstance(data.get("meta") or {}, dict):
+        raise DNAFileError(f"{origin}: malformed DNA file (meta must be a mapping)")
+    try:
+        n_empty = int(data.get("n_empty", 0))
+    except (TypeError, ValueError):
+        raise DNAFileError(f"{origin}: malformed DNA file (n_empty must be an integer)") from None
     return DNA(
         model_id=model_id,
         vector=vec,
         provenance=prov,
-        n_empty=int(data.get("n_empty", 0)),
+        n_empty=n_empty,
         degenerate=bool(data.get("degenerate", False)),
         meta=dict(data.get("meta") or {}),
     )
@@ -83,13 +116,17 @@ def save_dna(d: DNA, path: str | Path) -> Path:
 
 
 def load_dna(path: str | Path, *, expected_dim: int | None = None) -> DNA:
+    from lineage.manifest import check_depth, read_text_file
+
     path = Path(path)
+    text = read_text_file(path, "DNA file", max_bytes=MAX_DNA_FILE_BYTES, error=DNAFileError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DNAFileError(f"DNA file {path} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = json.loads(text)
+        check_depth(data)
+    except json.JSONDecodeError as e:
         raise DNAFileError(f"{path}: not valid JSON ({e})") from None
+    except (RecursionError, ValueError):
+        raise DNAFileError(f"{path}: not a lineage DNA file (nested too deeply)") from None
     return dna_from_dict(data, origin=str(path), expected_dim=expected_dim)
 
 
