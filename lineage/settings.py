@@ -8,6 +8,11 @@ default: the server managed by ``lineage db start`` on 127.0.0.1 with the
 password it generated (``<state_dir>/neo4j/password``, mode 0600).
 
 No other module reads ``os.environ``.
+
+:func:`load_settings` never lets a value reach an error message: a value of the wrong
+type (environment, config file or keyword) becomes one :class:`~lineage.errors.ConfigError`
+naming the setting and what it needs, and a config file that is not TOML, not UTF-8, a
+directory or unreadable becomes one naming the file and the line.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -102,10 +107,52 @@ class Settings(BaseSettings):
         if self.neo4j_password is not None:
             return self.neo4j_password.get_secret_value()
         if self.is_local and self.password_file.is_file():
-            return self.password_file.read_text().strip()
+            try:
+                return self.password_file.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                return None
         return None
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build settings; ``None`` overrides (unset CLI flags) are ignored."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Build settings; ``None`` overrides (unset CLI flags) are ignored.
+
+    Raises :class:`~lineage.errors.ConfigError` (never echoing a value) for a value of the
+    wrong type or an unusable config file."""
+    import tomllib
+
+    from lineage.errors import ConfigError
+
+    if default_config_file().is_dir():
+        raise ConfigError(f"config file {default_config_file()} is a directory",
+                          hint="LINEAGE_CONFIG must name a TOML file") from None
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        raise settings_error(e) from None
+    except tomllib.TOMLDecodeError as e:
+        # the message names line and column, never the content
+        raise ConfigError(f"config file {default_config_file()} is not valid TOML ({e})",
+                          hint="fix the file (https://toml.io), or point LINEAGE_CONFIG at another one") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {default_config_file()} is not UTF-8 text",
+                          hint="save it as UTF-8, or point LINEAGE_CONFIG at another one") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {default_config_file()}: {e.strerror or type(e).__name__}",
+                          hint="LINEAGE_CONFIG must name a readable TOML file") from None
+
+
+def settings_error(e: ValidationError):
+    """A settings ValidationError as one ConfigError naming each setting (and its variable)
+    and what it needs, never the value given (it could be a password)."""
+    from lineage.errors import ConfigError
+
+    parts = []
+    for err in e.errors(include_input=False, include_url=False, include_context=False):
+        field = ".".join(str(x) for x in err.get("loc", ())) or "value"
+        # pydantic-settings names the alias (LINEAGE_BOLT_PORT), wherever the value came from
+        name = field.lower().removeprefix("lineage_")
+        env = field if field.isupper() else f"LINEAGE_{field.upper()}"
+        parts.append(f"{name} ({env}): {err.get('msg', 'invalid')}")
+    return ConfigError("invalid setting " + "; ".join(parts),
+                       hint=f"fix that environment variable, or the key in the config file {default_config_file()}")

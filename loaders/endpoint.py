@@ -15,6 +15,8 @@ from typing import Sequence
 from lineage.dna.record import GenerationConfig
 from lineage.errors import GenerationError, ModelLoadError
 
+from lineage.manifest import redact_url
+
 from .base import BatchCallback, GenerationStats, env_secret
 
 __all__ = ["EndpointSource"]
@@ -28,8 +30,14 @@ class EndpointSource:
     def __init__(self, model_id: str, *, endpoint: str, endpoint_model: str, api_key_env: str | None = None,
                  concurrency: int = 8, retries: int = 5, timeout: float = 120.0, dtype: str = "float32",
                  backoff: float = 1.0):
+        from lineage.manifest import redact_url, url_credentials
+
         if not endpoint.startswith(("http://", "https://")):
-            raise ModelLoadError(f"model {model_id!r}: endpoint {endpoint!r} is not an http(s) URL")
+            raise ModelLoadError(f"model {model_id!r}: endpoint {redact_url(endpoint)!r} is not an http(s) URL")
+        why = url_credentials(endpoint)
+        if why:  # never sent, stored or printed: the key belongs in the environment
+            raise ModelLoadError(f"model {model_id!r}: the endpoint URL carries {why}",
+                                 hint="remove it from the URL; put the key in an environment variable named by api_key_env")
         if api_key_env and env_secret(api_key_env) is None:
             raise ModelLoadError(f"model {model_id!r}: environment variable {api_key_env} (api_key_env) is not set",
                                  hint=f"export {api_key_env}=<key> before running")
@@ -101,7 +109,7 @@ class EndpointSource:
             if attempt < self.retries:
                 time.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        raise GenerationError(f"model {self.model_id!r}: endpoint {self.endpoint} failed after "
+        raise GenerationError(f"model {self.model_id!r}: endpoint {redact_url(self.endpoint)} failed after "
                               f"{self.retries + 1} tries ({last})", hint="check that the server is up")
 
     def generate(self, prompts: Sequence[str], indices: Sequence[int], gen: GenerationConfig,

@@ -19,13 +19,21 @@ from lineage.settings import Settings
 def _translated(settings: Settings, what: str) -> Iterator[None]:
     from neo4j import exceptions as nx
 
+    from lineage.manifest import redact_url
+
+    uri = redact_url(settings.neo4j_uri)  # a URI may carry user:password@
     try:
         yield
+    except nx.ConfigurationError as e:  # its message may hold the URI: never shown
+        from lineage.errors import ConfigError
+
+        raise ConfigError(f"the Neo4j driver refused the configuration for {uri} ({type(e).__name__})",
+                          hint="check NEO4J_URI / --uri (bolt:// or neo4j://host:port)") from None
     except nx.AuthError:
-        raise GraphAuthError(f"Neo4j at {settings.neo4j_uri} refused the credentials of user {settings.neo4j_user!r}") from None
+        raise GraphAuthError(f"Neo4j at {uri} refused the credentials of user {settings.neo4j_user!r}") from None
     except (nx.ServiceUnavailable, nx.SessionExpired, ConnectionError, OSError) as e:
         hint = GraphUnavailable.hint if settings.is_local else "check that the Neo4j at NEO4J_URI / --uri is running and reachable"
-        raise GraphUnavailable(f"cannot reach Neo4j at {settings.neo4j_uri} ({type(e).__name__})", hint=hint) from None
+        raise GraphUnavailable(f"cannot reach Neo4j at {uri} ({type(e).__name__})", hint=hint) from None
     except nx.ConstraintError as e:
         raise GraphError(f"{what}: constraint violated ({e.message})",
                          hint="another ingest may be writing the same models; wait for it and rerun") from None
@@ -51,10 +59,16 @@ class Graph:
     def connect(self) -> "Graph":
         import neo4j
 
+        from lineage.errors import ConfigError
+        from lineage.manifest import redact_url, url_credentials
+
+        if url_credentials(self.settings.neo4j_uri):
+            raise ConfigError(f"the Neo4j URI {redact_url(self.settings.neo4j_uri)} carries credentials",
+                              hint="remove user:password@ from NEO4J_URI / --uri; set NEO4J_USER and NEO4J_PASSWORD")
         password = self.settings.resolved_password()
         if password is None:
             raise GraphAuthError(
-                f"no password for Neo4j at {self.settings.neo4j_uri}",
+                f"no password for Neo4j at {redact_url(self.settings.neo4j_uri)}",
                 hint="set NEO4J_PASSWORD, or start the local server with `lineage db start` (it writes its password file)",
             )
         with _translated(self.settings, "connect"):
