@@ -8,7 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from lineage.cli._output import Format, err_console, info, render_rows
-from lineage.cli.options import Dtype, opt
+from lineage.cli.options import Dtype, Executor, opt
 
 
 def extract_cmd(
@@ -33,12 +33,17 @@ def extract_cmd(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Response cache (default LINEAGE_CACHE_DIR).",
                                                       show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", help="Summary format.")] = Format.table,
+    executor: Annotated[Executor, typer.Option(help="Where models are extracted: in this process, or one Ray "
+                                               "task per model (needs the ray extra).")] = "local",
+    address: Annotated[Optional[str], opt("address", "Ray cluster address (--executor ray; default "
+                                          "RAY_ADDRESS or a new local cluster).")] = None,
 ) -> None:
     """Extract the DNA of each model and write <out>/<model>.dna.json, then print a summary.
 
     Answers are cached (by model content, probes, generation settings and dtype), so a
     rerun or an interrupted run never regenerates them; changing --encoder re-encodes
-    only.
+    only. With --executor ray each model is one Ray task (a GPU each when the cluster
+    has GPUs); answers go to the shared cache and DNAs come back to be written here.
 
     Option values are checked before any model is opened.
 
@@ -48,7 +53,9 @@ def extract_cmd(
 
     from lineage.dna.record import GenerationConfig
     from lineage.dna.files import dna_filename, save_dna
+    from lineage.dna.executors import extract_all, make_executor
     from lineage.dna.extract import ExtractConfig, Extractor
+    from lineage.errors import LineageError
     from lineage.cli.options import settings_from
 
     cfg = ExtractConfig(  # batch_size is 'auto' or an int (its parser's)
@@ -57,6 +64,8 @@ def extract_cmd(
         generation=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     seed=seed, chat_template=chat_template))
     cache = cache_dir or settings_from().cache_dir
+    runner = make_executor(executor, address)
+    cfg = runner.configure(cfg)
     rows = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console,
@@ -74,14 +83,16 @@ def extract_cmd(
         ex = Extractor(cfg, cache, progress=progress)
         for m in models:  # fail on a bad path before spending minutes on the others
             ex.check(m)
-        for m in models:
-            d = ex.extract(m)
+        for _, d in extract_all(ex, models, runner):
+            if isinstance(d, LineageError):
+                raise d
             path = save_dna(d, out / dna_filename(d.model_id))
             rep = ex.reports[-1]
             rows.append({"model": d.model_id, "n_empty": d.n_empty, "degenerate": d.degenerate,
                          "cached": rep.n_cached, "seconds": round(rep.seconds, 2),
                          "tokens_per_s": round(rep.tokens_per_s, 1), "file": str(path)})
             bar.advance(overall)
+        runner.close()
     render_rows(rows, format, title="DNA extraction")
     degenerate = [r["model"] for r in rows if r["degenerate"]]
     if degenerate:

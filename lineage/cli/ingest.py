@@ -9,7 +9,7 @@ import typer
 
 from lineage.cli._output import Format, err_console, info, render_rows
 from lineage.cli._progress import ModelProgress
-from lineage.cli.options import Method, opt, settings_from
+from lineage.cli.options import Executor, Method, opt, settings_from
 
 
 def ingest_cmd(
@@ -24,12 +24,19 @@ def ingest_cmd(
     fpr: Annotated[float, opt("fpr", "False-positive rate for relatedness decisions.")] = 0.01,
     method: Annotated[Method, typer.Option(help="Tree method.")] = "nj",
     force: Annotated[bool, typer.Option(help="Re-extract models already in the graph.")] = False,
+    executor: Annotated[Executor, typer.Option(help="Where models are extracted: in this process, or one Ray "
+                                               "task per model (needs the ray extra).")] = "local",
+    address: Annotated[Optional[str], opt("address", "Ray cluster address (--executor ray; default "
+                                          "RAY_ADDRESS or a new local cluster).")] = None,
     format: Annotated[Format, typer.Option("--format", help="Summary format.")] = Format.table,
 ) -> None:
     """Extract what is missing, load the batch into Neo4j, and recompute tree, parents and relations.
 
     Rerunning the same batch changes nothing; a failed model is recorded and the rest lands
     (exit code 2 when any model failed). Option values are checked before the graph is touched.
+
+    With --executor ray each model is one Ray task (a GPU each when the cluster has GPUs);
+    the graph is still written once, here.
 
     Example: lineage ingest zoo/manifest.yaml --n-probes 100 --max-new-tokens 64
     """
@@ -42,7 +49,7 @@ def ingest_cmd(
                         encoder=encoder, device=device, batch_size=batch_size, dna_dim=s.dna_dim)
     with ModelProgress() as hook:
         rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force,
-                     progress=hook)
+                     progress=hook, executor=executor, address=address)
     render_rows(rep.summary_rows(), format, title="ingest")
     for model_id, why in rep.failures:
         err_console.print(f"[yellow]failed:[/] {model_id}: {why}", markup=True, highlight=False)

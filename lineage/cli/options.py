@@ -37,6 +37,7 @@ Split = Literal["model", "family", "both"]
 Classifier = Literal["null", "svm", "both"]
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
 Profile = Literal["tiny", "smol"]  # lineage.zoo.profiles.PROFILES (a test keeps them equal)
+Executor = Literal["local", "ray"]  # lineage.dna.executors.ExecutorName
 
 
 # -- parsers for what typer's min/max cannot say ------------------------------------------
@@ -101,6 +102,20 @@ def _probes(value: Any) -> str:
 
 _probes.invalid_examples = ("random", "probes.csv")  # type: ignore[attr-defined]
 
+_RAY_ADDRESS = re.compile(r"^(auto|local|(ray://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5})$")
+
+
+def _ray_address(value: Any) -> str:
+    """A Ray cluster address: ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT``."""
+    text = str(value).strip()
+    if not _RAY_ADDRESS.match(text):
+        raise ValueError(f"{value!r} is not a Ray address (auto, HOST:PORT or ray://HOST:PORT)")
+    return text
+
+
+_ray_address.rule = "auto, local, HOST:PORT or ray://HOST:PORT"  # type: ignore[attr-defined]
+_ray_address.invalid_examples = ("head", "http://head:8265 x", "ray://")  # type: ignore[attr-defined]
+
 _SEED = dict(min=0, max=MAX_SEED)
 
 #: Option name (``--n-probes`` -> ``n_probes``) -> the limits every command applies to it.
@@ -121,6 +136,7 @@ LIMITS: dict[str, dict[str, Any]] = {
     "batch_size": dict(parser=_batch_size, metavar="[auto|INTEGER]"),
     "device": dict(parser=_device, metavar="[auto|cpu|cuda|cuda:N|mps]"),
     "probes": dict(parser=_probes, metavar="[rand|paper|paper:DIR|FILE]"),
+    "address": dict(parser=_ray_address, metavar="[auto|HOST:PORT|ray://HOST:PORT]", show_default=False),
 }
 
 

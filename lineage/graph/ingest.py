@@ -178,6 +178,8 @@ def ingest(
     force: bool = False,
     tree_dir: str | Path | None = None,
     progress: ProgressHook | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> IngestReport:
     """Ingest a batch of models into the graph and recompute the lineage structure.
 
@@ -201,20 +203,26 @@ def ingest(
     progress : callable, optional
         ``progress(event, info)`` with events ``model_start``, ``model_done``, ``model_failed``,
         ``extract_progress``, ``phase``.
+    executor : {"local", "ray"}
+        Where models are extracted (:mod:`lineage.dna.executors`); the graph is written here either way.
+    address : str, optional
+        Ray cluster address (``executor="ray"`` only; default ``RAY_ADDRESS`` or a local cluster).
     """
+    from lineage.dna.executors import make_executor
     from lineage.graph.store import Graph
 
     t0 = time.perf_counter()
     emit = progress or (lambda event, info: None)
     m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
-    batch = _prepare_batch(m, settings, extract_config, emit)
+    runner = make_executor(executor, address)
+    batch = _prepare_batch(m, settings, runner.configure(extract_config, dna_dim=settings.dna_dim), emit)
     with Graph(settings) as g:
         g.bootstrap_schema()
         with _Lock(g):
             existing = g.query("existing_models")
             _check_provenance(existing, batch.provenance)
             rep = _start_run(g, m, batch)
-            _load_models(g, batch, existing, rep, settings, force=force, emit=emit)
+            _load_models(g, batch, existing, rep, settings, force=force, emit=emit, runner=runner)
             emit("phase", {"name": "analyse"})
             _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
             _finish_run(g, rep)
@@ -295,7 +303,7 @@ def _precomputed_dna(entry: ManifestEntry, settings: Settings, prov: Provenance 
 
 
 def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", settings: Settings, *,
-                 force: bool, emit: ProgressHook) -> None:
+                 force: bool, emit: ProgressHook, runner) -> None:
     """Step 4: each model written with its DNA at once, or recorded as failed; the batch goes on."""
     t_ex = time.perf_counter()
     done = {r["id"]: r for r in existing}
@@ -314,6 +322,9 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
                 run_id=rep.run_id)
         emit("model_failed", {"model": entry.id, "error": message})
 
+    todo = [e for e, _ in batch.entries if e.source_kind != "dna"
+            and (force or not _already_loaded(done.get(e.id), e, batch.provenance))]
+    run = runner.submit(batch.extractor, todo) if todo else None  # ray: every task starts now
     for entry, declared_source in batch.entries:
         if not force and _already_loaded(done.get(entry.id), entry, batch.provenance):
             rep.n_skipped += 1
@@ -322,7 +333,7 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
         emit("model_start", {"model": entry.id})
         try:
             d = (_precomputed_dna(entry, settings, batch.provenance, graph_keys) if entry.source_kind == "dna"
-                 else batch.extractor.extract(entry))
+                 else run.result(entry))
         except DegenerateModelError as e:
             fail(entry, declared_source, e.message, degenerate=True)
             continue
@@ -343,6 +354,7 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
             flush()
         emit("model_done", {"model": entry.id, "skipped": False})
     flush()
+    runner.close()
     rep.seconds_extract = time.perf_counter() - t_ex
 
 

@@ -1,0 +1,276 @@
+"""Where extractions run: in this process (``local``), or as Ray tasks on a cluster (``ray``).
+
+An executor takes the models to extract and hands back, per model, its DNA or the
+:class:`~lineage.errors.LineageError` that stopped it, in the order asked for. The
+caller (``lineage ingest``, ``lineage extract``) writes results exactly as before, so
+the graph is written once, by one process, whatever ran the models.
+
+``local`` (the default) extracts lazily, one model at a time, when its result is
+asked for: today's behaviour, progress bars included. ``ray`` submits every model at
+once as one Ray task each (``num_gpus=1`` when the cluster has GPUs, else
+``num_cpus=1``); tasks write their answers to the shared response cache after every
+batch, and return the DNA and the extraction report through Ray's object store.
+
+Failures, and why they are handled where they are:
+
+* a model that fails (bad weights, degenerate answers...) raises a ``LineageError`` in
+  the task; the task catches it and returns it, so it is recorded as failed exactly as
+  with ``local`` and Ray does not retry it (retrying cannot fix a bad model);
+* a worker that dies (killed, out of host memory, node lost) is a system failure: Ray
+  resubmits the task up to ``max_retries`` times. The retry opens the same response
+  cache, so the batches the dead worker finished are not generated again;
+* a task that still fails after its retries becomes a ``GenerationError`` for that
+  model (recorded as failed; a rerun resumes from the cache).
+
+Ray is an optional extra (``pip install 'lineage[ray]'``) and is imported only when a
+``RayExecutor`` is used.
+
+Example
+-------
+>>> from lineage.dna.executors import make_executor
+>>> ex = make_executor("ray", address="ray://head:10001")                  # doctest: +SKIP
+>>> cfg = ex.configure(ExtractConfig(n_probes=100))                       # doctest: +SKIP
+>>> run = ex.submit(Extractor(cfg, cache_dir="/shared/lineage"), entries)  # doctest: +SKIP
+>>> dna = run.result(entries[0])          # DNA, or raises that model's LineageError  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
+
+from lineage.errors import ConfigError, GenerationError, LineageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lineage.dna.extract import ExtractConfig, Extractor, ExtractReport
+    from lineage.dna.record import DNA
+
+__all__ = ["ExecutorName", "LocalExecutor", "RayExecutor", "make_executor", "extract_all"]
+
+ExecutorName = Literal["local", "ray"]
+
+#: Worker deaths Ray absorbs per model before the model is recorded as failed.
+MAX_RETRIES = 3
+
+
+class LocalExecutor:
+    """Extract in this process, one model at a time, when its result is asked for."""
+
+    name = "local"
+
+    def configure(self, config: "ExtractConfig | None", **defaults) -> "ExtractConfig | None":
+        return config
+
+    def submit(self, extractor: "Extractor", entries: Sequence) -> "_LocalRun":
+        return _LocalRun(extractor)
+
+    def close(self) -> None:
+        pass
+
+
+class _LocalRun:
+    def __init__(self, extractor: "Extractor"):
+        self.extractor = extractor
+
+    def result(self, entry) -> "DNA":
+        return self.extractor.extract(entry)
+
+
+class RayExecutor:
+    """One Ray task per model, on a local or an existing Ray cluster.
+
+    Parameters
+    ----------
+    address : str, optional
+        Ray cluster address (``auto``, ``HOST:6379`` or ``ray://HOST:10001``). None: the
+        cluster ``RAY_ADDRESS`` names, or a new local one. When Ray is already initialised
+        in this process (a notebook, a test), that session is used and left running.
+    num_gpus : float, optional
+        GPUs per task. None: 1 when the cluster has GPUs, else 0 (CPU tasks).
+    num_cpus : float
+        CPUs per task when it runs without a GPU.
+    max_retries : int
+        Times Ray resubmits a task whose worker died.
+    task : callable, optional
+        ``task(config, cache_dir, entry) -> (DNA, ExtractReport)`` run on the worker;
+        default :func:`extract_on_worker`. Tests wrap it to kill a worker mid-way.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, num_gpus: float | None = None, num_cpus: float = 1,
+                 max_retries: int = MAX_RETRIES, task: Callable | None = None):
+        self.address = address
+        self.num_gpus = num_gpus
+        self.num_cpus = num_cpus
+        self.max_retries = max_retries
+        self.task = task
+        self._started = False
+        self._ray: Any = None
+
+    # -- connection ------------------------------------------------------------------
+    def _connect(self):
+        if self._ray is not None:
+            return self._ray
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError("--executor ray needs Ray, which is not installed",
+                              hint="pip install 'lineage[ray]' (or pip install 'ray>=2.40'), or use --executor local") from None
+        if not ray.is_initialized():
+            try:
+                ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
+                         configure_logging=False)
+            except (ConnectionError, ValueError, RuntimeError) as e:
+                raise ConfigError(f"cannot connect to the Ray cluster at {self.address or 'RAY_ADDRESS / local'}: "
+                                  f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}",
+                                  hint="check --address (HOST:6379 or ray://HOST:10001) and that the head is up") from None
+            self._started = True
+        self._ray = ray
+        return ray
+
+    def gpus_per_task(self) -> float:
+        if self.num_gpus is not None:
+            return float(self.num_gpus)
+        ray = self._connect()
+        return 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+
+    def configure(self, config: "ExtractConfig | None", **defaults) -> "ExtractConfig":
+        """Pin ``auto`` device and dtype to what the workers will use.
+
+        The driver may have no GPU while the workers do; the DNA's provenance (and the
+        cache key) must name the dtype the workers generate in, so it is decided here:
+        CUDA and bfloat16 on a GPU cluster, CPU and float32 otherwise. ``defaults`` build
+        the config when none is given (``ExtractConfig(**defaults)``).
+        """
+        if config is None:
+            from lineage.dna.extract import ExtractConfig
+
+            config = ExtractConfig(**defaults)
+        gpu = self.gpus_per_task() > 0
+        update: dict = {}
+        if config.device == "auto":
+            update["device"] = "cuda" if gpu else "cpu"
+        if config.dtype == "auto":
+            update["dtype"] = "bfloat16" if (update.get("device", config.device)).startswith("cuda") else "float32"
+        return config.model_copy(update=update) if update else config
+
+    def submit(self, extractor: "Extractor", entries: Sequence) -> "_RayRun":
+        """Start one task per entry now; results are collected by :meth:`_RayRun.result`."""
+        ray = self._connect()
+        gpus = self.gpus_per_task()
+        opts = dict(max_retries=self.max_retries, retry_exceptions=False)
+        opts.update(num_gpus=gpus, num_cpus=0) if gpus > 0 else opts.update(num_cpus=self.num_cpus)
+        remote = ray.remote(_ray_task).options(**opts)
+        config_json = extractor.config.model_dump_json()
+        cache_dir = str(extractor.cache.root)
+        task = self.task or extract_on_worker
+        from lineage.dna.extract import entry_from
+
+        refs = {}
+        for e in map(entry_from, entries):
+            if e.source_kind == "dna":  # nothing to generate: read on the driver
+                continue
+            if e.path is not None:  # workers need not share the driver's working directory
+                e = e.model_copy(update={"path": e.path.expanduser().resolve()})
+            refs[e.id] = remote.remote(task, config_json, cache_dir, e.model_dump(mode="json"))
+        return _RayRun(ray, extractor, refs)
+
+    def close(self) -> None:
+        if self._started and self._ray is not None:
+            self._ray.shutdown()
+        self._ray, self._started = None, False
+
+
+class _RayRun:
+    def __init__(self, ray, extractor: "Extractor", refs: dict):
+        self.ray, self.extractor, self.refs = ray, extractor, refs
+
+    def result(self, entry) -> "DNA":
+        from lineage.dna.extract import entry_from
+
+        entry = entry_from(entry)
+        if entry.id not in self.refs:  # not submitted (e.g. a precomputed DNA): run it here
+            return self.extractor.extract(entry)
+        ref = self.refs.pop(entry.id)
+        ray = self.ray
+        try:
+            status, payload = ray.get(ref)
+        except ray.exceptions.RayTaskError as e:  # a non-lineage exception in the task: as with local, it propagates
+            cause = getattr(e, "cause", None)
+            raise (cause if isinstance(cause, BaseException) else e) from None
+        except ray.exceptions.RayError as e:  # worker or node died more than max_retries times
+            raise GenerationError(f"model {entry.id!r}: its Ray worker died and the retries ran out "
+                                  f"({type(e).__name__})",
+                                  hint="rerun: answers already generated are in the response cache") from None
+        if status == "error":
+            raise _error_from(payload)
+        dna, report = payload
+        self.extractor.reports.append(report)
+        if self.extractor.progress:
+            n = report.n_cached + report.n_generated
+            self.extractor.progress(entry.id, n, n, report.n_tokens)
+        return dna
+
+
+# -- the worker side --------------------------------------------------------------------
+_extractors: dict[tuple[str, str], Any] = {}
+
+
+def extract_on_worker(config: "ExtractConfig", cache_dir: str, entry) -> tuple["DNA", "ExtractReport"]:
+    """Extract one model (on a Ray worker): the same :class:`Extractor` code path as local.
+
+    The extractor (and so the encoder) is kept per worker process and reused by the
+    next task with the same settings.
+    """
+    from lineage.dna.extract import Extractor
+
+    key = (config.model_dump_json(), cache_dir)
+    ex = _extractors.get(key)
+    if ex is None:
+        ex = _extractors[key] = Extractor(config, cache_dir=cache_dir)
+    dna = ex.extract(entry)
+    return dna, ex.reports[-1]
+
+
+def _ray_task(task: Callable, config_json: str, cache_dir: str, entry_json: dict):
+    """The Ray remote body: rebuild config and entry, run ``task``, return a tagged result."""
+    from lineage.dna.extract import ExtractConfig
+    from lineage.manifest import ManifestEntry
+
+    entry = ManifestEntry.model_validate(entry_json)
+    try:
+        return "ok", task(ExtractConfig.model_validate_json(config_json), cache_dir, entry)
+    except LineageError as e:  # the model failed: recorded as failed by the driver, never retried
+        return "error", (type(e).__name__, e.message, e.hint)
+
+
+def _error_from(payload: tuple[str, str, str | None]) -> LineageError:
+    import lineage.errors as errors
+
+    name, message, hint = payload
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, LineageError)):
+        cls = LineageError
+    return cls(message, hint=hint)
+
+
+def make_executor(name: ExecutorName | str = "local", address: str | None = None) -> LocalExecutor | RayExecutor:
+    """The executor called ``name`` (``local`` or ``ray``); ``address`` only for Ray."""
+    if name == "local":
+        if address is not None:
+            raise ConfigError("--address is for --executor ray", hint="add --executor ray, or drop --address")
+        return LocalExecutor()
+    if name == "ray":
+        return RayExecutor(address)
+    raise ConfigError(f"unknown executor {name!r}", hint="use local or ray")
+
+
+def extract_all(extractor: "Extractor", entries: Sequence, executor: LocalExecutor | RayExecutor
+                ) -> Iterator[tuple[Any, "DNA | LineageError"]]:
+    """``(entry, DNA or the LineageError that stopped it)`` for every entry, in order."""
+    run = executor.submit(extractor, list(entries))
+    for e in entries:
+        try:
+            yield e, run.result(e)
+        except LineageError as err:
+            yield e, err
