@@ -6,6 +6,24 @@ by default; sampling is seeded per batch. The chat template is applied when
 the tokenizer has one and ``GenerationConfig.chat_template`` is on. Answers are
 the new tokens decoded with special tokens stripped, then whitespace-stripped.
 Batch size ``"auto"`` is sized from free memory and halves on out-of-memory.
+
+On CUDA (the GPU engine; every knob below also runs on CPU, which is how the tests
+exercise the CUDA path's logic with the same numerics):
+
+* bfloat16 weights (float16 on GPUs without bf16), the model and the sentence
+  encoder on the same device;
+* prompts sorted by token length before batching (``sort_by_length``), so a batch
+  holds prompts of similar length and left padding is minimal; answers are handed
+  back per probe slot, so the order of the result never depends on the sorting;
+* batch size from free GPU memory after the weights are loaded (KV cache for the
+  longest prompt plus ``max_new_tokens``, prefill activations, fp32 logits);
+* ``kv_cache="static"``: a pre-allocated static KV cache (transformers'
+  ``cache_implementation="static"``); on CUDA transformers then compiles the decode
+  step with ``torch.compile`` (fewer kernel launches, no per-step allocation). Off by
+  default: compilation costs tens of seconds per batch shape, which only pays off
+  for long answers, and its speed has not been measured on a GPU yet;
+* one host transfer per batch (the new tokens), none per token beyond the
+  end-of-sequence check transformers' ``generate`` does.
 """
 
 from __future__ import annotations
@@ -77,6 +95,15 @@ class HFSource:
         ``auto`` or explicit.
     batch_size : 'auto' or int
     trust_remote_code, allow_pickle : bool
+    sort_by_length : bool
+        Batch prompts of similar length together (less padding). Answers are identical
+        either way on CPU (tested); it is a speed knob, not provenance.
+    kv_cache : {"dynamic", "static"}
+        ``static`` pre-allocates the KV cache (and, on CUDA, lets transformers compile
+        the decode step).
+    generate_kwargs : dict, optional
+        Extra ``transformers.GenerationConfig`` fields, for benchmarks only (e.g.
+        ``min_new_tokens`` to force full-length answers); never part of a DNA's provenance.
     """
 
     kind = "hf"
@@ -85,7 +112,8 @@ class HFSource:
     def __init__(self, model_id: str, *, path: Path | None = None, hub_id: str | None = None,
                  device: str = "auto", dtype: str = "auto", batch_size: str | int = "auto",
                  trust_remote_code: bool = False, allow_pickle: bool = False, gguf_file: str | None = None,
-                 threads: str | int = "auto"):
+                 threads: str | int = "auto", sort_by_length: bool = True, kv_cache: str = "dynamic",
+                 generate_kwargs: dict | None = None):
         self.model_id = model_id
         self.path = Path(path).expanduser() if path is not None else None
         self.hub_id, self.revision = (hub_id.split("@", 1) + [None])[:2] if hub_id and "@" in hub_id else (hub_id, None)
@@ -96,6 +124,11 @@ class HFSource:
         self.allow_pickle = allow_pickle
         self.gguf_file = gguf_file
         self.threads = threads
+        if kv_cache not in ("dynamic", "static"):
+            raise ValueError(f"kv_cache must be 'dynamic' or 'static', not {kv_cache!r}")
+        self.sort_by_length = sort_by_length
+        self.kv_cache = kv_cache
+        self.generate_kwargs = dict(generate_kwargs or {})
         self._seed = 0
         self.model: Any = None
         self.tokenizer: Any = None
@@ -221,11 +254,12 @@ class HFSource:
         hidden = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", 768)
         heads = getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head", 12)
         kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+        head_dim = getattr(cfg, "head_dim", None) or hidden // heads
         inter = getattr(cfg, "intermediate_size", None) or 4 * hidden
         vocab = getattr(cfg, "vocab_size", 50000)
         nbytes = 4 if self.dtype == "float32" else 2
         seq = max_len + max_new
-        per_seq = (2 * n_layers * kv_heads * (hidden // heads) * seq * nbytes  # KV cache
+        per_seq = (2 * n_layers * kv_heads * head_dim * seq * nbytes  # KV cache
                    + 4 * max_len * max(inter, hidden) * nbytes                  # prefill activations
                    + 8 * vocab)                                                 # fp32 logits and scores
         budget = _available_bytes(self.device) * (0.5 if self.device.startswith("cuda") else 0.25)
@@ -243,12 +277,16 @@ class HFSource:
         use_chat = gen.chat_template and getattr(tok, "chat_template", None) is not None
         max_new, max_input = self._limits(gen)
         ids = [self._encode(p, use_chat, max_input) for p in prompts]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        # length-sorted batches cut padding; on_batch gets probe slots, so order never leaks out
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i])) if self.sort_by_length else list(range(len(ids)))
         bs = self._auto_batch(len(ids), max(map(len, ids)), max_new)
         hf_kw: dict = dict(max_new_tokens=max_new, do_sample=gen.do_sample, pad_token_id=tok.pad_token_id,
                            eos_token_id=tok.eos_token_id)
         if gen.do_sample:
             hf_kw.update(temperature=gen.temperature, top_p=gen.top_p)
+        if self.kv_cache == "static":
+            hf_kw["cache_implementation"] = "static"
+        hf_kw.update(self.generate_kwargs)
         hf_gen = HFGen(**hf_kw)
         stats = GenerationStats(batch_size=bs)
         old_threads = torch.get_num_threads()
