@@ -41,6 +41,8 @@ _EXPORTS: dict[str, str] = {
     "Extractor": "lineage.dna.extract",
     "extract_dna": "lineage.dna.extract",
     "build_zoo": "lineage.zoo",
+    "export_graph": "lineage.graph.export",
+    "write_reports": "lineage.graph.export",
 }
 
 
