@@ -50,6 +50,9 @@ ExecutorName = Literal["local", "ray"]
 
 #: Worker deaths Ray absorbs per model before the model is recorded as failed.
 MAX_RETRIES = 3
+#: Tries to start a new local cluster: on a busy machine Ray's raylet gives its agents a
+#: hard-coded 15 s to start and otherwise aborts (ray-project/ray#65983); a retry usually passes.
+START_ATTEMPTS = 3
 
 
 class LocalExecutor:
@@ -117,13 +120,19 @@ class RayExecutor:
             raise ConfigError("--executor ray needs Ray, which is not installed",
                               hint="pip install 'lineage[ray]' (or pip install 'ray>=2.40'), or use --executor local") from None
         if not ray.is_initialized():
-            try:
-                ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
-                         configure_logging=False)
-            except (ConnectionError, ValueError, RuntimeError) as e:
-                raise ConfigError(f"cannot connect to the Ray cluster at {self.address or 'RAY_ADDRESS / local'}: "
-                                  f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}",
-                                  hint="check --address (HOST:6379 or ray://HOST:10001) and that the head is up") from None
+            for attempt in range(START_ATTEMPTS):
+                try:
+                    ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
+                             configure_logging=False)
+                    break
+                except Exception as e:  # Ray raises bare Exception when a local node fails to start
+                    ray.shutdown()
+                    if attempt + 1 < START_ATTEMPTS and not isinstance(e, (ConnectionError, ValueError)):
+                        continue  # a slow agent start on a busy machine (ray-project/ray#65983): try again
+                    raise ConfigError(
+                        f"cannot connect to the Ray cluster at {self.address or 'RAY_ADDRESS / a new local one'}: "
+                        f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}",
+                        hint="check --address (HOST:6379 or ray://HOST:10001) and that the head is up") from None
             self._started = True
         self._ray = ray
         return ray
@@ -254,8 +263,12 @@ def _error_from(payload: tuple[str, str, str | None]) -> LineageError:
     return cls(message, hint=hint)
 
 
-def make_executor(name: ExecutorName | str = "local", address: str | None = None) -> LocalExecutor | RayExecutor:
-    """The executor called ``name`` (``local`` or ``ray``); ``address`` only for Ray."""
+def make_executor(name: "ExecutorName | str | LocalExecutor | RayExecutor" = "local",
+                  address: str | None = None) -> LocalExecutor | RayExecutor:
+    """The executor called ``name`` (``local`` or ``ray``); ``address`` only for Ray.
+    An executor object is returned as it is (Python callers configure their own)."""
+    if isinstance(name, (LocalExecutor, RayExecutor)):
+        return name
     if name == "local":
         if address is not None:
             raise ConfigError("--address is for --executor ray", hint="add --executor ray, or drop --address")
