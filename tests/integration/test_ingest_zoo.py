@@ -139,7 +139,8 @@ def test_ingest_killed_midway_then_rerun_completes(settings, graph, zoo, tmp_pat
 def test_readme_main_job_demo_tiny(settings, graph):
     """`lineage demo` is what `bash scripts/demo.sh` runs; here with the tiny zoo and small settings."""
     proc = subprocess.run([sys.executable, "-m", "lineage", "demo", "--profile", "tiny", *FLAGS],
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "COLUMNS": "250"})  # wide tables: metric names stay on one line
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert "lineage of" in out and "tree picture:" in out and "/browser/?cmd=edit" in out
