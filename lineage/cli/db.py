@@ -29,10 +29,10 @@ def start_cmd(
     s = settings_from()
     t0 = time.monotonic()
     before = server.status(s)
-    st = server.start(s, timeout=timeout)
+    st = server.start(s, timeout=timeout, note=lambda msg: info(f"note: {msg}"))
     with Graph(s) as g:
         g.bootstrap_schema()
-    verb = "already running" if before.running else f"started in {time.monotonic() - t0:.1f} s"
+    verb = "already running" if before.running and before.pid == st.pid else f"started in {time.monotonic() - t0:.1f} s"
     info(f"Neo4j {st.version} {verb} (pid {st.pid}); Bolt {st.bolt_uri}; Browser {st.browser_url}")
 
 
@@ -113,7 +113,9 @@ def clear_cmd(
 
     s = settings_from()
     if not yes:
-        raise ConfigError(f"this deletes every node in database {s.neo4j_database!r} at {s.neo4j_uri}",
+        from lineage.manifest import redact_url
+
+        raise ConfigError(f"this deletes every node in database {s.neo4j_database!r} at {redact_url(s.neo4j_uri)}",
                           hint="add --yes to confirm")
     with Graph(s) as g:
         g.query("clear_graph")
@@ -121,8 +123,13 @@ def clear_cmd(
 
 
 @db_app.command("unlock")
-def unlock_cmd() -> None:
-    """Break the ingest lock left by an ingest that died on another machine.
+def unlock_cmd(
+    force: Annotated[bool, typer.Option("--force", help="Break the lock even if its holder may still run.")] = False,
+) -> None:
+    """Break the ingest lock left by an ingest that died.
+
+    A lock held by a process on this machine that still runs is refused (that ingest is
+    alive); a holder on another machine cannot be checked, so it needs --force.
 
     Example: lineage db unlock
     """
@@ -131,8 +138,28 @@ def unlock_cmd() -> None:
     with Graph(settings_from()) as g:
         rows = g.query("ingest_lock_holder")
         for r in rows:
+            _check_holder_gone(r["owner"], r.get("since"), force=force)
+        for r in rows:
             g.query("release_ingest_lock", owner=r["owner"])
     info(f"released the lock held by {rows[0]['owner']}" if rows else "no ingest lock was held")
+
+
+def _check_holder_gone(owner: str, since, *, force: bool) -> None:
+    """Refuse to break a lock whose holder (``host:pid:token``) is alive or cannot be checked."""
+    import os
+    import socket
+
+    from lineage.errors import GraphError
+
+    host, pid, _ = (str(owner).split(":") + ["", "", ""])[:3]
+    if host == socket.gethostname() and pid.isdigit():
+        if os.path.exists(f"/proc/{pid}") and int(pid) != os.getpid():
+            raise GraphError(f"the ingest holding the lock ({owner}, since {since}) is still running on this machine "
+                             f"(pid {pid})", hint=f"wait for it, or stop it (kill {pid}); a live lock is never broken")
+        return
+    if not force:
+        raise GraphError(f"the lock is held by {owner} (since {since}) on another machine; it may still be running",
+                         hint="make sure that ingest has stopped, then run `lineage db unlock --force`")
 
 
 def register(app: typer.Typer) -> None:

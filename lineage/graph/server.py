@@ -12,12 +12,21 @@ makes later provisioning offline-fast) and run on Java 17 as one JVM
     password         the generated password, mode 0600
     neo4j.pid        the server's pid while it runs
 
-Security defaults: listens on 127.0.0.1 only; auth on; on first start a random
-password replaces the built-in ``neo4j/neo4j`` and is kept only in ``password``.
+Security defaults: listens on 127.0.0.1 only and advertises the configured ports
+(Browser and routing clients are sent to this server, not to 7687); auth on; the
+random password is set *before* the first start (``data/dbms/auth.ini``, what
+``neo4j-admin dbms set-initial-password`` writes), so the built-in ``neo4j/neo4j``
+never works, not even for a moment; the state folders are mode 0700 and the server
+runs with umask 077, so data, logs and conf are private to the user.
+
+A lost password file is recovered by ``start``: the server is stopped, its user
+database (the ``system`` database: users and settings, not the graph) is set aside
+and a new password is set the same way; the graph (database ``neo4j``) is kept.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -29,6 +38,7 @@ import time
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from lineage.errors import ServerError
 from lineage.settings import Settings
@@ -129,14 +139,25 @@ def provision(s: Settings) -> Path:
     return lib
 
 
+def _private_dirs(s: Settings) -> None:
+    """The state folders exist and are mode 0700 (files inside are then private whatever their mode)."""
+    home = _home(s)
+    for d in (home.parent, home, home / "conf", home / "data", home / "logs", home / "plugins"):
+        d.mkdir(parents=True, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
 def _write_conf(s: Settings) -> Path:
     conf_dir = _home(s) / "conf"
     conf_dir.mkdir(parents=True, exist_ok=True)
     (conf_dir / "neo4j.conf").write_text(
         "# written by `lineage db start`; edits are overwritten (use LINEAGE_* settings)\n"
         "server.default_listen_address=127.0.0.1\n"
+        "server.default_advertised_address=127.0.0.1\n"
         f"server.bolt.listen_address=:{s.bolt_port}\n"
+        f"server.bolt.advertised_address=:{s.bolt_port}\n"
         f"server.http.listen_address=:{s.http_port}\n"
+        f"server.http.advertised_address=:{s.http_port}\n"
         "server.https.enabled=false\n"
         "server.directories.data=data\n"
         "server.directories.logs=logs\n"
@@ -205,6 +226,49 @@ def _write_secret(path: Path, value: str) -> None:
     os.replace(tmp, path)
 
 
+def _system_db(s: Settings) -> list[Path]:
+    data = _home(s) / "data"
+    return [data / "databases" / "system", data / "transactions" / "system"]
+
+
+def _auth_ini_line(password: str) -> str:
+    """The ``neo4j`` user record Neo4j reads from ``data/dbms/auth.ini`` when it creates its
+    system database: SHA-256 over salt + password, iterated 1024 times (as ``neo4j-admin dbms
+    set-initial-password`` writes it), no password change required."""
+    salt = secrets.token_bytes(32)
+    h = hashlib.sha256(salt + password.encode("utf-8")).digest()
+    for _ in range(1023):
+        h = hashlib.sha256(h).digest()
+    return f"neo4j:SHA-256,{h.hex()},{salt.hex()},1024:\n"
+
+
+def _set_initial_password(s: Settings) -> None:
+    """Before a start that creates the system database: a new password in the password file
+    and in ``auth.ini``, so the server never accepts the default one."""
+    wanted = secrets.token_urlsafe(18)
+    _write_secret(_home(s) / "data" / "dbms" / "auth.ini", _auth_ini_line(wanted).rstrip("\n"))
+    _write_secret(s.password_file, wanted)
+
+
+def _prepare_auth(s: Settings, note: Callable[[str], None]) -> None:
+    """Called before the server starts: set the initial password on a first start, or
+    recover from a lost password file by recreating the system database."""
+    first_start = not any(p.exists() for p in _system_db(s))
+    if first_start:
+        _set_initial_password(s)
+        return
+    if s.password_file.is_file():
+        return
+    aside = _home(s) / "data" / f"system-lost-password-{time.strftime('%Y%m%d-%H%M%S')}"
+    aside.mkdir(parents=True, exist_ok=True)
+    for p in _system_db(s):
+        if p.exists():
+            p.rename(aside / p.parent.name)
+    _set_initial_password(s)
+    note(f"the password file {s.password_file} was missing: a new password was set (the graph is kept; "
+         f"the old user database was moved to {aside})")
+
+
 def _ensure_password(s: Settings) -> None:
     """Make the server's password equal the one in the password file (creating it on first start)."""
     import neo4j
@@ -220,8 +284,8 @@ def _ensure_password(s: Settings) -> None:
         except AuthError:
             pass  # file written but the change never reached the server: finish it below
     else:
-        wanted = secrets.token_urlsafe(18)
-        _write_secret(s.password_file, wanted)
+        raise ServerError(f"the local server runs but its password file {s.password_file} is missing",
+                          hint="run `lineage db stop` then `lineage db start`: the start sets a new password")
     try:
         with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "neo4j")) as d:
             d.execute_query(_schema_statement("change_initial_password"), new=wanted, database_="system")
@@ -240,13 +304,22 @@ def _schema_statement(name: str) -> str:
 
 # -- start / stop ----------------------------------------------------------------
 
-def start(s: Settings, *, timeout: float = 180.0) -> ServerStatus:
-    """Provision if needed, start the server, wait until Bolt answers, set the password.
+def start(s: Settings, *, timeout: float = 180.0, note: Callable[[str], None] | None = None) -> ServerStatus:
+    """Provision if needed, set the password (before the first start), start the server,
+    wait until Bolt answers, check the password.
 
-    Starting a running server is harmless: it returns its status.
+    Starting a running server is harmless: it returns its status. A running server whose
+    password file was deleted is restarted so that a new password can be set; ``note``
+    receives a message saying so.
     """
+    note = note or (lambda msg: None)
     st = status(s)
+    if st.running and not s.password_file.is_file():
+        note("the password file is missing: restarting the local server to set a new password")
+        stop(s)
+        st = status(s)
     if st.running:
+        _private_dirs(s)
         _ensure_password(s)
         return st
     for port, what in ((s.bolt_port, "Bolt"), (s.http_port, "HTTP")):
@@ -255,19 +328,20 @@ def start(s: Settings, *, timeout: float = 180.0) -> ServerStatus:
                 f"port {port} ({what}) is already in use by another process",
                 hint=f"stop that process, or choose other ports with LINEAGE_BOLT_PORT / LINEAGE_HTTP_PORT",
             )
+    _private_dirs(s)
     lib = provision(s)
     conf = _write_conf(s)
     home = _home(s)
-    (home / "logs").mkdir(parents=True, exist_ok=True)
-    (home / "plugins").mkdir(exist_ok=True)
+    _prepare_auth(s, note)
     cmd = [
         _java(), f"-Xms{s.heap_size}", f"-Xmx{s.heap_size}", *JVM_FLAGS,
         "-cp", f"{lib}/*:{home}/plugins/*", ENTRY_POINT,
         f"--home-dir={home}", f"--config-dir={conf}", "--console-mode",
     ]
-    log = open(_console_log(s), "ab")
+    fd = os.open(_console_log(s), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    log = os.fdopen(fd, "ab")
     proc = subprocess.Popen(cmd, cwd=home, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+                            stdin=subprocess.DEVNULL, start_new_session=True, umask=0o077)
     log.close()
     _pid_file(s).write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
