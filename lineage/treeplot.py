@@ -7,10 +7,13 @@ tips are drawn.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Mapping
 
 from lineage.core.tree import Tree
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _layout(tree: Tree) -> tuple[dict[str, float], dict[str, float]]:
@@ -89,8 +92,9 @@ def plot_tree(
     if labels:
         fs = 8 if n <= 80 else 6
         for v in leaves:
-            ax.text(x[v] + 0.01 * xmax, y[v], v, va="center", fontsize=fs,
-                    color=colour.get(families.get(v), "0.2"))
+            # ids are shown as written: no mathtext ($...$), no control characters
+            ax.text(x[v] + 0.01 * xmax, y[v], _CONTROL.sub("", v), va="center", fontsize=fs,
+                    color=colour.get(families.get(v), "0.2"), parse_math=False)
     ax.set_xlim(-0.02 * xmax, xmax * (1.45 if labels else 1.05))
     ax.set_ylim(n - 0.5, -0.5)
     ax.set_yticks([])
@@ -107,11 +111,31 @@ def plot_tree(
         ax.legend(handles=handles, title="family", loc="upper right", fontsize=7, frameon=False)
     fig.tight_layout()
     stem = Path(out_stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        plt.close(fig)
+        from lineage.errors import CacheError
+
+        raise CacheError(f"cannot create the folder {stem.parent}: {e.strerror or e}",
+                         hint="choose another --out folder") from None
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=110)
-    fig.savefig(paths[1])
-    plt.close(fig)
+    try:
+        fig.savefig(paths[0], dpi=110)
+        fig.savefig(paths[1])
+    except OSError as e:  # disk full, read-only folder, a directory in the way
+        from lineage.errors import CacheError
+
+        for p in paths:  # no half-written picture is left behind
+            try:
+                if p.is_file() and not p.is_symlink():
+                    p.unlink()
+            except OSError:
+                pass
+        raise CacheError(f"cannot write the tree picture in {stem.parent}: {e.strerror or e}",
+                         hint="free disk space or choose another --out folder") from None
+    finally:
+        plt.close(fig)
     return paths
 
 

@@ -1,16 +1,25 @@
-"""All CLI output goes through here: data to stdout, messages to stderr."""
+"""All CLI output goes through here: data to stdout, messages to stderr.
+
+Values are shown verbatim and harmless: nothing is read as Rich markup (an id such as
+``[bold]x[/]`` prints as written), terminal control characters (ESC, C1 controls) are
+removed from table and CSV cells and from messages, and a CSV cell a spreadsheet would
+run as a formula (starting with ``=``, ``+``, ``-``, ``@``, TAB or CR) is prefixed with ``'``.
+Numbers are never altered.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import sys
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
@@ -20,6 +29,23 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+# C0 controls except TAB and LF, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean(text: str) -> str:
+    """``text`` without terminal control characters."""
+    return _CONTROL.sub("", text)
+
+
+def _csv_cell(v: Any) -> str:
+    text = clean(_cell(v))
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return text  # a negative number stays a number
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _cell(v: Any) -> str:
@@ -44,24 +70,33 @@ def render_rows(rows: Sequence[dict], fmt: Format | str = Format.table, *, title
     elif fmt is Format.csv:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
+        w.writerow({k: _csv_cell(k) for k in cols})
         for r in rows:
-            w.writerow({k: _cell(r.get(k)) for k in cols})
+            w.writerow({k: _csv_cell(r.get(k)) for k in cols})
         sys.stdout.write(buf.getvalue())
     else:
         if not rows:
-            err_console.print(f"{title + ': ' if title else ''}no rows")
+            info(f"{title + ': ' if title else ''}no rows")
             return
-        t = Table(title=title, show_lines=False)
+        t = Table(title=Text(clean(title)) if title else None, show_lines=False)
         for c in cols:
-            t.add_column(c, overflow="fold")
+            t.add_column(Text(clean(str(c))), overflow="fold")
         for r in rows:
-            t.add_row(*(_cell(r.get(c)) for c in cols))
+            t.add_row(*(Text(clean(_cell(r.get(c)))) for c in cols))
         out_console.print(t)
 
 
 def info(msg: str) -> None:
-    err_console.print(msg)
+    """A message on stderr, verbatim (never read as markup)."""
+    err_console.print(clean(str(msg)), markup=False, highlight=False)
+
+
+def model_failed(model_id: str, why: str) -> None:
+    """``failed: <model>: <why>`` on stderr, the id verbatim (ids may hold ``[/]`` or escapes)."""
+    from rich.markup import escape
+
+    err_console.print(f"[yellow]failed:[/] {escape(clean(str(model_id)))}: {escape(clean(str(why)))}",
+                      markup=True, highlight=False)
 
 
 def error_line(message: str, hint: str | None = None) -> None:
@@ -74,4 +109,4 @@ def error_line(message: str, hint: str | None = None) -> None:
 def _one_line(text: str) -> str:
     from rich.markup import escape
 
-    return escape(" ".join(str(text).split()))
+    return escape(" ".join(clean(str(text)).split()))

@@ -6,12 +6,17 @@ JSON file per key under ``<cache_dir>/responses/``, holding one slot per probe
 rename) after every batch, so a killed run resumes where it stopped. Encoders
 are not part of the key: re-encoding with another encoder needs no generation.
 No API key or secret is ever written here.
+
+Each file carries ``sha256``, the hash of its answers: a file whose answers were altered
+(edited by hand, damaged on disk), of an older format, or not ours is not trusted; its
+answers are regenerated and the file rewritten, with a warning naming it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -21,7 +26,14 @@ from lineage.errors import CacheError
 
 __all__ = ["ResponseCache", "response_key"]
 
-CACHE_FORMAT = "lineage-responses/1"
+CACHE_FORMAT = "lineage-responses/2"  # /2 added the answers' sha256
+
+log = logging.getLogger("lineage")
+
+
+def answers_digest(answers: Sequence[str | None]) -> str:
+    """sha256 of the answer slots (order and gaps included)."""
+    return hashlib.sha256(json.dumps(list(answers), ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
 def response_key(model_identity: str, probe_hash: str, generation: GenerationConfig, dtype: str) -> str:
@@ -57,15 +69,21 @@ class ResponseCache:
             answers = data["answers"]
             if data.get("format") != CACHE_FORMAT or len(answers) != n_probes:
                 raise ValueError("shape")
-        except (OSError, ValueError, KeyError, TypeError):
+            if any(a is not None and not isinstance(a, str) for a in answers):
+                raise ValueError("not text")
+            if data.get("sha256") != answers_digest(answers):
+                log.warning("warning: cached answers in %s do not match their checksum (altered or damaged); "
+                            "they are regenerated", p)
+                return [None] * n_probes
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             # a foreign or damaged file is not trusted; it is regenerated and overwritten
             return [None] * n_probes
-        return [a if isinstance(a, str) else None for a in answers]
+        return list(answers)
 
     def save(self, key: str, answers: Sequence[str | None], meta: dict) -> None:
         """Atomically write the current slots (complete or partial)."""
-        payload = {"format": CACHE_FORMAT, **meta, "n_done": sum(a is not None for a in answers),
-                   "answers": list(answers)}
+        payload = {**meta, "format": CACHE_FORMAT, "n_done": sum(a is not None for a in answers),
+                   "sha256": answers_digest(answers), "answers": list(answers)}
         try:
             atomic_write_text(self.path(key), json.dumps(payload, ensure_ascii=False))
         except CacheError:
