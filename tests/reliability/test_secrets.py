@@ -45,7 +45,7 @@ def test_an_ordinary_query_string_is_allowed():
 
 
 def test_uri_with_credentials_is_printed_redacted(tmp_path):
-    proc = run_cli("query", "models", env={"NEO4J_URI": f"bolt://neo4j:{SECRET}@127.0.0.1:9",
+    proc = run_cli("query", "models", env={"LINEAGE_NEO4J_URI": f"bolt://neo4j:{SECRET}@127.0.0.1:9",
                                            "NEO4J_PASSWORD": "x", "LINEAGE_CONFIG": str(tmp_path / "none.toml")})
     assert_one_line_error(proc, "bolt://127.0.0.1:9", "carries credentials")
     assert SECRET not in proc.stderr + proc.stdout
