@@ -176,8 +176,8 @@ def _kind(p: int, c: int, pe: PairEvidence, profiles) -> str:
     pp, pc = profiles[p], profiles[c]
     if pe.channel != "weights":
         return "distillation" if pp is not None and pc is not None else "unknown"
-    if _quant_bits(pc) is not None and (_quant_bits(pp) is None or
-                                        pc.stats["distinct_per_group"] < pp.stats["distinct_per_group"]):
+    qc, qp = _quant_bits(pc), _quant_bits(pp)
+    if qc is not None and (qp is None or qc < qp or pc.stats["distinct_per_group"] < pp.stats["distinct_per_group"]):
         return "quantized"
     if pc.n_layers < pp.n_layers or (pc.stats.get("zero_fraction", 0) > pp.stats.get("zero_fraction", 0) + 0.05):
         return "pruned"

@@ -115,6 +115,34 @@ def distinct_per_group(W: np.ndarray, group: int = 32, max_groups: int = 4096, s
     return float(np.median(distinct))
 
 
+def grid_bits(W: np.ndarray, group: int = 32, max_groups: int = 2048, seed: int = 0) -> int | None:
+    """Bits of a symmetric absmax weight-only quantisation the values sit on, or None.
+
+    Weight-only quantisers (bitsandbytes, GPTQ/AWQ with zero points aside, the zoo's) store
+    ``round(w / s) * s`` with ``s = max|group| / qmax``: every value of a group is an
+    integer multiple of its scale. A full-precision matrix is not. Tested on a seeded
+    sample of groups; a quantisation with a zero point (GGUF ``Q4_1``) is caught by
+    :func:`distinct_per_group` instead.
+    """
+    flat = np.asarray(W, dtype=np.float64).reshape(-1)
+    n_groups = flat.size // group
+    if n_groups == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(n_groups, size=min(n_groups, max_groups), replace=False)
+    g = flat[: n_groups * group].reshape(n_groups, group)[pick]
+    amax = np.abs(g).max(axis=1, keepdims=True)
+    g, amax = g[amax[:, 0] > 0], amax[amax[:, 0] > 0]
+    if g.size == 0:
+        return None
+    for bits in (2, 3, 4, 5, 6, 8):
+        qmax = 2 ** (bits - 1) - 1
+        r = g / amax * qmax
+        if np.mean(np.max(np.abs(r - np.round(r)), axis=1) < 1e-3) >= 0.95:
+            return bits
+    return None
+
+
 @dataclass
 class WeightProfile:
     """What one model's weights say, small enough to keep for every model (a few MB).
@@ -154,6 +182,8 @@ class WeightProfile:
     @property
     def quantized_bits(self) -> int | None:
         """Bits of a weight-only quantisation the weights show (None when full precision)."""
+        if self.stats.get("grid_bits"):
+            return int(self.stats["grid_bits"])
         d = self.stats.get("distinct_per_group")
         if d is None or d > 16:
             return None
@@ -167,7 +197,7 @@ def profile_from_matrices(matrices: Mapping[str, np.ndarray], signature: dict, *
     ``matrices`` may be a lazy mapping: each value is read once.
     """
     prof = WeightProfile(signature=dict(signature))
-    kurts, distinct, zeros, total = [], [], 0, 0
+    kurts, distinct, grids, zeros, total = [], [], [], 0, 0
     for name in matrices:
         if any(s in name for s in skip):
             continue
@@ -185,11 +215,15 @@ def profile_from_matrices(matrices: Mapping[str, np.ndarray], signature: dict, *
             kurts.append(excess_kurtosis(W))
         if layer is not None and W.shape[1] % 32 == 0:
             distinct.append(distinct_per_group(W))
+            if len(grids) < 8:  # a few matrices tell; the test costs a pass over a sample
+                grids.append(grid_bits(W))
     prof.stats = {
         "n_params": int(n_params if n_params is not None else total),
         "kurtosis": float(np.mean(kurts)) if kurts else None,
         "zero_fraction": zeros / total if total else 0.0,
         "distinct_per_group": float(np.median(distinct)) if distinct else None,
+        # the grid all sampled matrices sit on (None when any is off-grid: full precision)
+        "grid_bits": (max(grids) if grids and all(b is not None for b in grids) else None),
     }
     return prof
 

@@ -29,7 +29,7 @@ from lineage.errors import CacheError, ModelLoadError
 __all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
            "PROFILE_FORMAT"]
 
-PROFILE_FORMAT = f"lineage-weights/1:{SKETCH_ROWS}x{SKETCH_RANK}"
+PROFILE_FORMAT = f"lineage-weights/2:{SKETCH_ROWS}x{SKETCH_RANK}"
 
 
 def weights_available(path: str | Path | None) -> bool:

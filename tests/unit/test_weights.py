@@ -106,6 +106,9 @@ def test_adapter_difference_is_low_rank_and_full_finetune_is_not():
 
 def test_quantized_copy_shows_its_bits():
     a = base(9)
+    # an 8-bit grid has up to 32 distinct values in a group of 32: the grid test sees it
+    q8 = profile_from_matrices(quantize(a, bits=8, group=32), {"hidden_size": 48})
+    assert q8.quantized_bits == 8
     # group 16 here; the profile reads groups of 32, which hold two scales: at most 2 * 16 values
     q = profile_from_matrices(quantize(a, bits=4, group=32), {"hidden_size": 48})
     assert q.quantized_bits == 4 and prof(a).quantized_bits is None
