@@ -8,8 +8,10 @@ are not part of the key: re-encoding with another encoder needs no generation.
 No API key or secret is ever written here.
 
 Each file carries ``sha256``, the hash of its answers: a file whose answers were altered
-(edited by hand, damaged on disk), of an older format, or not ours is not trusted; its
-answers are regenerated and the file rewritten, with a warning naming it.
+(edited by hand, damaged on disk) or not ours is not trusted; its answers are regenerated
+and the file rewritten, with a warning naming it. The checksum catches damage and edits,
+not a deliberate forger (who can recompute it). Files of the first format (no checksum)
+are still read, so upgrading never throws away generated answers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lineage.errors import CacheError
 __all__ = ["ResponseCache", "response_key"]
 
 CACHE_FORMAT = "lineage-responses/2"  # /2 added the answers' sha256
+LEGACY_FORMAT = "lineage-responses/1"
 
 log = logging.getLogger("lineage")
 
@@ -67,10 +70,14 @@ class ResponseCache:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
             answers = data["answers"]
-            if data.get("format") != CACHE_FORMAT or len(answers) != n_probes:
+            if data.get("format") not in (CACHE_FORMAT, LEGACY_FORMAT) or len(answers) != n_probes:
                 raise ValueError("shape")
             if any(a is not None and not isinstance(a, str) for a in answers):
                 raise ValueError("not text")
+            if data.get("format") == LEGACY_FORMAT:
+                # written before answers carried a checksum: kept (hours of generation on large models),
+                # and given their checksum the next time the slots are saved
+                return list(answers)
             if data.get("sha256") != answers_digest(answers):
                 log.warning("warning: cached answers in %s do not match their checksum (altered or damaged); "
                             "they are regenerated", p)
