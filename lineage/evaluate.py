@@ -77,7 +77,7 @@ def evaluate_manifest(
     manifest: str | Path,
     *,
     blind: bool = False,
-    channels: Sequence[str] = ("dna", "weights"),
+    channels: Sequence[str] = ("dna", "weights", "logits"),
     extract_config=None,
     cache_dir: str | Path | None = None,
     fpr: float = 0.05,
@@ -91,15 +91,15 @@ def evaluate_manifest(
     """The whole inference for a manifest's models, scored per channel set against a ground truth.
 
     Every model's DNA comes from the response cache when its answers are there (else it
-    is extracted: generation runs); weight profiles come from their cache (else the
-    weights are read once). ``blind`` ignores declared parents, relations and families
+    is extracted: generation runs); weight and next-token profiles come from their caches
+    (else the weights are read, or the model run on the fixed text, once). ``blind`` ignores declared parents, relations and families
     (release dates are kept): the setting in which the inference must stand on evidence.
 
     Returns
     -------
     dict of str to Evaluation
-        ``"dna"`` (the DNA alone) and, when ``"weights"`` is among ``channels`` and any
-        model has weights, ``"combined"``.
+        ``"dna"`` (the DNA alone) and, when another channel applies to any model,
+        ``"combined"`` (every channel in ``channels``).
     """
     from lineage.dna.extract import ExtractConfig, Extractor
     from lineage.dna.record import stack
@@ -121,7 +121,7 @@ def evaluate_manifest(
     if len(entries) < 3:
         raise InputError(f"need at least 3 models to evaluate, got {len(entries)}")
     ex = Extractor(extract_config or ExtractConfig(), cache_dir=cache_dir)
-    dnas, profiles = [], []
+    dnas, profiles, lprofiles = [], [], []
     for e in entries:
         if progress:
             progress("model_start", {"model": e.id})
@@ -132,12 +132,19 @@ def evaluate_manifest(
         path = getattr(e, "path", None)
         profiles.append(weight_profile(path, cache_dir=cache_dir, model_id=e.id)
                         if "weights" in channels and weights_available(path) else None)
+        if "logits" in channels and weights_available(path):
+            from lineage.evidence.logits import logits_profile
+
+            lprofiles.append(logits_profile(path, cache_dir=cache_dir, model_id=e.id))
+        else:
+            lprofiles.append(None)
         if progress:
             progress("model_done", {"model": e.id})
     ids, X = stack(dnas)
     by_id = dict(zip([e.id for e in entries], entries))
     ents = [by_id[m] for m in ids]
     prof = dict(zip([e.id for e in entries], profiles))
+    lprof = dict(zip([e.id for e in entries], lprofiles))
     meta: dict = dict(release_dates=[e.release_date for e in ents])
     if not blind:
         meta.update(families=[e.family for e in ents], declared_parents=[list(e.base_model) for e in ents],
@@ -147,16 +154,18 @@ def evaluate_manifest(
     relations = {(ed.parent, ed.child): ed.relation for ed in gt.edges}
     splits = ("model", "family") if split == "both" else (split,)
     out: dict[str, Evaluation] = {}
-    sets = {"dna": None}
-    if "weights" in channels and any(p is not None for p in profiles):
-        sets["combined"] = [prof[m] for m in ids]
+    sets: dict = {"dna": (None, None)}
+    if any(p is not None for p in profiles + lprofiles):
+        sets["combined"] = ([prof[m] for m in ids] if any(p is not None for p in profiles) else None,
+                            [lprof[m] for m in ids] if any(p is not None for p in lprofiles) else None)
     paths = [getattr(by_id[m], "path", None) for m in ids]
     refine = lambda p, c: exact_distance(paths[c], paths[p])  # noqa: E731
-    for name, weights in sets.items():
+    for name, (weights, logits) in sets.items():
         try:
             out[name] = evaluate_population(ids, X, gt.parent_of(), fam, fpr=fpr, splits=splits, n_splits=n_splits,
                                             method=method, k=k, random_state=random_state, weights=weights,
-                                            true_relations=relations, refine=refine if weights else None, **meta)
+                                            true_relations=relations, refine=refine if weights else None,
+                                            logits=logits, **meta)
         except ValueError as e:
             raise InputError(f"cannot evaluate: {e}") from None
     return out

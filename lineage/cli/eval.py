@@ -23,7 +23,7 @@ def eval_cmd(
     k: Annotated[int, opt("k", "Nearest neighbours per model (parent candidates).")] = 10,
     random_state: Annotated[int, opt("random_state", "Seed for folds and null sampling.")] = 0,
     blind: Annotated[bool, typer.Option("--blind", help="Ignore declared parents, relations and families (dates kept).")] = False,
-    channels: Annotated[str, typer.Option("--channels", help="Evidence channels: dna, or dna,weights.")] = "dna,weights",
+    channels: Annotated[str, typer.Option("--channels", help="Evidence channels, comma-separated: dna (always), weights, logits.")] = "dna,weights,logits",
     n_probes: Annotated[int, opt("n_probes", "Probes per model (manifest mode).")] = 100,
     max_new_tokens: Annotated[int, opt("max_new_tokens", "Tokens per answer (manifest mode).")] = 64,
     format: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
@@ -62,9 +62,9 @@ def _eval_manifest(truth, manifest, *, blind, channels, n_probes, max_new_tokens
     if manifest is None:
         raise ConfigError("give DNA files or --manifest (whose models are then evaluated)")
     chans = tuple(c.strip() for c in channels.split(",") if c.strip())
-    bad = [c for c in chans if c not in ("dna", "weights")]
+    bad = [c for c in chans if c not in ("dna", "weights", "logits")]
     if bad or "dna" not in chans:
-        raise ConfigError(f"--channels must be dna or dna,weights, not {channels!r}")
+        raise ConfigError(f"--channels takes dna plus any of weights, logits (comma-separated), not {channels!r}")
     s = settings_from()
     cfg = ExtractConfig(n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens), dna_dim=s.dna_dim)
     with ModelProgress() as hook:

@@ -129,6 +129,7 @@ def analyse_population(
     random_state: int = 0,
     weights: Sequence[object | None] | None = None,
     refine=None,
+    logits: Sequence[object | None] | None = None,
 ) -> Analysis:
     """Infer the tree, parents and relations of a population of DNAs.
 
@@ -163,6 +164,9 @@ def analyse_population(
     refine : callable, optional
         Exact weight distance of a pair, for near-ties (see
         :func:`lineage.core.evidence.infer_with_evidence`).
+    logits : sequence of LogitsProfile or None, optional
+        Next-token evidence per model (:mod:`lineage.core.logits`); ranks behaviour-only
+        candidates.
 
     Returns
     -------
@@ -204,12 +208,16 @@ def analyse_population(
         for i in range(n)
         for r, (j, dist) in enumerate(zip(nn_idx[i], nn_dist[i]))
     ]
-    use_weights = weights is not None and any(w is not None for w in weights)
+    use_logits = logits is not None and any(x is not None for x in logits)
+    if use_logits and (weights is None or not any(w is not None for w in weights)):
+        weights = [None] * n  # the evidence path also serves next-token evidence alone
+    use_weights = (weights is not None and any(w is not None for w in weights)) or use_logits
     if use_weights:
         if len(weights) != n:
             raise ValueError(f"weights has {len(weights)} entries for {n} models")
         parents, undocumented, conflicts, table = _with_evidence(
-            ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric, refine)
+            ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric, refine,
+            list(logits) if use_logits else None)
     else:
         table = None
         parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
@@ -219,7 +227,8 @@ def analyse_population(
     return Analysis(
         ids=tuple(ids), tree=tree, neighbours=neighbours, parents=parents, undocumented=undocumented,
         conflicts=conflicts, family_speeds=speeds, null=null, fpr=fpr, metric=metric,
-        channels=("dna", "weights") if use_weights else ("dna",), pairs=table,
+        channels=("dna",) + (("weights",) if weights is not None and any(w is not None for w in weights) else ())
+        + (("logits",) if use_logits else ()), pairs=table,
     )
 
 
@@ -274,12 +283,12 @@ def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, decl
     return parents, undocumented, conflicts
 
 
-def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None):
+def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None, logits=None):
     from lineage.core.evidence import evidence_conflicts, infer_with_evidence
 
     res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
                               declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric,
-                              refine=refine)
+                              refine=refine, logits=logits)
     comp = lineage_components(ids, decl)
     edges = {(p.parent, p.child) for p in res.parents}
     undocumented = []

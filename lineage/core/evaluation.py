@@ -163,6 +163,7 @@ def evaluate_population(
     weights: Sequence[object | None] | None = None,
     true_relations: Mapping[tuple[str, str], str] | None = None,
     refine=None,
+    logits: Sequence[object | None] | None = None,
 ) -> Evaluation:
     """Infer lineage for a population and score it against the truth.
 
@@ -193,7 +194,7 @@ def evaluate_population(
     analysis = analyse_population(
         ids, X, release_dates=release_dates, families=families, declared_parents=declared_parents,
         declared_relations=declared_relations, k=k, method=method, root=root, fpr=fpr, random_state=random_state,
-        weights=weights, refine=refine,
+        weights=weights, refine=refine, logits=logits,
     )
     rows: list[EvaluationRow] = []
     acc = parent_accuracy(analysis.parent_of(), true_parents)

@@ -8,7 +8,9 @@ Per pair, the *strongest channel that applies* decides:
   distance (relative weight difference) separates a parent from a grandparent, a
   sibling or an aunt far better than behaviour does;
 * ``dna``: otherwise (other architectures, API-only models, precomputed DNAs): the
-  DNA distance against the population's null of unrelated pairs.
+  DNA distance against the population's null of unrelated pairs. Where both models were
+  also read by the next-token channel (:mod:`lineage.core.logits`), its distance ranks
+  the DNA-related candidates (it has no calibrated p-value, so the DNA still gates).
 
 Parents: a minimum spanning arborescence (Edmonds, as in :mod:`lineage.core.parents`)
 over candidate edges ``p -> c`` of related pairs, with costs on one scale:
@@ -23,6 +25,11 @@ weights support always beats one only the behaviour supports. Direction:
    lowers the kurtosis of attention output projections, so an edge into the
    higher-kurtosis model is refused);
 3. structural priors (Model Atlas): quantised models and merges are leaves: never parents.
+
+Behaviour-only relations between two open-weight models with different vocabularies
+(no shared weights, no shared tokenizer) must pass a Bonferroni-corrected DNA test
+(``fpr / (n_models - 1)``): on the smol zoo two independent from-scratch bases trained on
+similar text sat at DNA p = 0.009 and were linked as parent and child.
 
 Merges are found before the arborescence: a model whose weights fit
 ``t W_A + (1 - t) W_B`` of two earlier related models with a small residual gets both
@@ -76,6 +83,14 @@ class PairTable:
 
     dna: dict[tuple[int, int], PairEvidence] = field(default_factory=dict)
     weights: dict[tuple[int, int], WeightComparison] = field(default_factory=dict)
+    logits: dict[tuple[int, int], object] = field(default_factory=dict)  # LogitsComparison
+
+    def logits_evidence(self, i: int, j: int) -> PairEvidence | None:
+        c = self.logits.get((min(i, j), max(i, j)))
+        if c is None or not c.applicable:
+            return None
+        return PairEvidence("logits", float(c.distance), float("nan"),
+                            {"mode": c.mode, "top1_agreement": round(float(c.agreement), 4), "n_positions": c.n_positions})
 
     def strongest(self, i: int, j: int) -> PairEvidence | None:
         key = (min(i, j), max(i, j))
@@ -92,6 +107,9 @@ class PairTable:
         w = self.weights.get(key)
         if w is not None and w.applicable:
             out.append(self.strongest(i, j))
+        lg = self.logits_evidence(i, j)
+        if lg is not None:
+            out.append(lg)
         if key in self.dna:
             out.append(self.dna[key])
         return tuple(out)
@@ -113,6 +131,7 @@ def pair_table(
     *,
     metric: Metric = "euclidean",
     max_group: int = 300,
+    logits: Sequence[object | None] | None = None,
 ) -> PairTable:
     """Evidence for the pairs worth examining: DNA neighbours, and all pairs of models
     whose weights could be compared (same width), up to ``max_group`` models a group
@@ -136,7 +155,22 @@ def pair_table(
     for a, b in sorted(pairs):
         if profiles[a] is not None and profiles[b] is not None:
             table.weights[(a, b)] = compare_weights(profiles[a], profiles[b])
+    if logits is not None:
+        from lineage.core.logits import compare_logits
+
+        for a, b in sorted(pairs):
+            w = table.weights.get((a, b))
+            if logits[a] is not None and logits[b] is not None and not (w is not None and w.applicable):
+                table.logits[(a, b)] = compare_logits(logits[a], logits[b])
     return table
+
+
+def _foreign(a: WeightProfile | None, b: WeightProfile | None) -> bool:
+    """Both models' weights were read and their vocabularies differ."""
+    if a is None or b is None:
+        return False
+    ta, tb = a.signature.get("tokenizer"), b.signature.get("tokenizer")
+    return ta is not None and tb is not None and ta != tb
 
 
 def _quant_bits(p: WeightProfile | None) -> int | None:
@@ -166,9 +200,14 @@ def _dates_decide(p: int, c: int, dates) -> bool:
     return dates[p] is not None and dates[c] is not None and dates[p] != dates[c]
 
 
-def _edge_cost(pe: PairEvidence, thr: float) -> float:
+def _edge_cost(pe: PairEvidence, thr: float, lg: PairEvidence | None = None) -> float:
+    """Weights edges cost their relative weight distance (< 1); behaviour-only edges cost
+    1 + the next-token distance when both models were read (JSD or top-1 disagreement, in
+    [0, 1]), else 1 + the DNA distance over the DNA's related threshold."""
     if pe.channel == "weights":
         return min(0.99, max(pe.distance, 0.0))
+    if lg is not None:
+        return 1.0 + min(0.999, lg.distance)
     return 1.0 + min(0.999, pe.distance / thr)
 
 
@@ -219,6 +258,8 @@ def infer_with_evidence(
     metric: Metric = "euclidean",
     refine=None,
     refine_margin: float = 0.10,
+    refine_max: int = 8,
+    logits: Sequence[object | None] | None = None,
 ) -> EvidenceResult:
     """Parents (with kinds and evidence) and related pairs from DNA and weights.
 
@@ -241,20 +282,33 @@ def infer_with_evidence(
         The exact relative weight distance of a pair (an adapter reads both models'
         tensors). Sketch distances estimate the difference well, but when a large
         common difference (quantisation noise) hides small ones, candidates within
-        ``refine_margin`` of a child's best weights cost are re-measured exactly.
+        ``refine_margin`` of a child's best weights cost (at most ``refine_max``) are
+        re-measured exactly. All of them: the sketch's estimate differs from the exact
+        value by more than such near-ties, so exact and sketched costs must not be mixed
+        among close candidates.
     """
     n = len(ids)
     dates = list(release_dates) if release_dates is not None else [None] * n
     index = {m: i for i, m in enumerate(ids)}
     declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
         else [set() for _ in range(n)]
-    table = pair_table(X, null, profiles, nn_indices, metric=metric)
+    table = pair_table(X, null, profiles, nn_indices, metric=metric, logits=logits)
     thr = null.threshold(fpr)
 
     related: list[tuple[int, int, PairEvidence]] = []
+    strict = fpr / max(n - 1, 1)
     for key in sorted(set(table.dna) | set(table.weights)):
         pe = table.strongest(*key)
-        if pe is not None and pe.p_value <= fpr:
+        if pe is None:
+            continue
+        # Two open-weight models whose weights share nothing and whose vocabularies differ could
+        # only be related by sequence-level distillation; behaviour alone must then clear a
+        # Bonferroni bar over the candidates (independent labs training on similar text behave
+        # alike more often than fpr says).
+        if pe.channel == "dna" and _foreign(profiles[key[0]], profiles[key[1]]):
+            if pe.p_value <= strict:
+                related.append((key[0], key[1], pe))
+        elif pe.p_value <= fpr:
             related.append((key[0], key[1], pe))
 
     # candidate edges into each child
@@ -266,7 +320,7 @@ def infer_with_evidence(
             if (_quant_bits(profiles[p]) is not None and _quant_bits(profiles[c]) is None
                     and not _dates_decide(p, c, dates)):
                 continue  # quantised models are leaves, unless dates say otherwise (e.g. a fine-tune of a GGUF release)
-            cost = _edge_cost(pe, thr)
+            cost = _edge_cost(pe, thr, table.logits_evidence(p, c))
             if p in declared[c]:
                 base = 0.0 if pe.channel == "weights" else 1.0
                 cost = base + (cost - base) * (1.0 - declared_bonus)
@@ -278,7 +332,7 @@ def infer_with_evidence(
             wc = [e for e in incoming[c] if e[2].channel == "weights"]
             if len(wc) < 2:
                 continue
-            close = [e for e in wc if e[0] <= wc[0][0] * (1.0 + refine_margin)][:4]
+            close = [e for e in wc if e[0] <= wc[0][0] * (1.0 + refine_margin)][:refine_max]
             if len(close) < 2:
                 continue
             redone = {}
@@ -344,7 +398,12 @@ def infer_with_evidence(
         e = next(e for e in opts if e[1] == p)
         costs = np.array([x[0] for x in opts if x[2].channel == e[2].channel] + [NO_PARENT_COST])
         # confidence: Gibbs weight among the same channel's options, temperature relative to the best cost
-        tau = max(0.1 * max(costs.min(), 1e-6), 1e-9) if e[2].channel == "weights" else max(0.5 * null.scale / thr, 1e-9)
+        if e[2].channel == "weights":
+            tau = max(0.1 * max(costs.min(), 1e-6), 1e-9)
+        elif table.logits_evidence(p, c) is not None:
+            tau = 0.05  # next-token distances in [0, 1]: 0.05 apart is a clear preference
+        else:
+            tau = max(0.5 * null.scale / thr, 1e-9)
         w = np.exp(-(costs - costs.min()) / tau)
         conf = float(np.exp(-(e[0] - costs.min()) / tau) / w.sum()) * (1.0 - e[2].p_value)
         parents.append(InferredParent(ids[c], ids[p], confidence=min(1.0, max(0.0, conf)), p_value=e[2].p_value,

@@ -29,6 +29,8 @@ class Population:
         Metadata (``None`` / empty where unknown).
     weights : tuple of WeightProfile or None
         Weight evidence where a model's weights were read (:mod:`lineage.core.weights`).
+    logits : tuple of LogitsProfile or None
+        Next-token evidence where a model was run on the fixed text (:mod:`lineage.core.logits`).
     refine : callable, optional
         Exact weight distance of a pair ``(parent_index, child_index)`` (an adapter
         that can read both models' files), for near-ties.
@@ -42,12 +44,13 @@ class Population:
     declared_relations: tuple[str | None, ...] = ()
     declared_sources: tuple[str | None, ...] = ()
     weights: tuple[Any, ...] = ()
+    logits: tuple[Any, ...] = ()
     refine: Callable[[int, int], float | None] | None = field(default=None, compare=False)
 
     def __post_init__(self):
         n = len(self.ids)
         fill = {"release_dates": None, "families": None, "declared_parents": (), "declared_relations": None,
-                "declared_sources": None, "weights": None}
+                "declared_sources": None, "weights": None, "logits": None}
         for name, empty in fill.items():
             seq = getattr(self, name)
             if not seq:
@@ -84,7 +87,8 @@ class Population:
         return Population(ids=pick(self.ids), X=self.X[idx], release_dates=pick(self.release_dates),
                           families=pick(self.families), declared_parents=pick(self.declared_parents),
                           declared_relations=pick(self.declared_relations),
-                          declared_sources=pick(self.declared_sources), weights=pick(self.weights), refine=refine)
+                          declared_sources=pick(self.declared_sources), weights=pick(self.weights),
+                          logits=pick(self.logits), refine=refine)
 
     def blind(self) -> "Population":
         """The same models with declared parents, relations and families removed (dates kept)."""
@@ -92,8 +96,13 @@ class Population:
         return replace(self, families=(None,) * n, declared_parents=((),) * n, declared_relations=(None,) * n,
                        declared_sources=(None,) * n)
 
+    @property
+    def has_logits(self) -> bool:
+        return any(x is not None for x in self.logits)
+
     def without_weights(self) -> "Population":
-        return replace(self, weights=(None,) * len(self), refine=None)
+        """The DNA alone: no weight and no next-token evidence."""
+        return replace(self, weights=(None,) * len(self), logits=(None,) * len(self), refine=None)
 
     def analysis_kwargs(self) -> dict:
         """Keyword arguments of :func:`~lineage.core.analysis.analyse_population` for this population."""
@@ -101,7 +110,8 @@ class Population:
                     declared_parents=[list(p) for p in self.declared_parents],
                     declared_relations=list(self.declared_relations),
                     weights=list(self.weights) if self.has_weights else None,
-                    refine=self.refine if self.has_weights else None)
+                    refine=self.refine if self.has_weights else None,
+                    logits=list(self.logits) if self.has_logits else None)
 
 
 def analyse(pop: Population, *, k: int = 10, **kwargs) -> Analysis:

@@ -1,0 +1,123 @@
+"""The next-token channel's adapter: teacher-forced top-k distributions of a local model on the
+shipped text, cached by the weights' content (see :mod:`lineage.core.logits`).
+
+Runs Hugging Face folders with safetensors weights on CPU in float32 (the distributions,
+not speed, matter here: about 1,300 tokens, seconds for a 135M model). Never runs remote
+code and never unpickles. Endpoints that return logprobs are not read yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from lineage.core.logits import LogitsProfile
+from lineage.errors import CacheError, ModelLoadError
+
+__all__ = ["logits_profile", "LOGITS_FORMAT", "TOP_K"]
+
+TOP_K = 16
+MAX_TOKENS = 96
+LOGITS_FORMAT = f"lineage-logits/1:k{TOP_K}:t{MAX_TOKENS}"
+
+
+def _text() -> list[str]:
+    raw = resources.files("lineage").joinpath("data/logits_text.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
+def _key(folder: Path) -> str:
+    from lineage.loaders.base import file_fingerprint
+
+    h = hashlib.sha256(LOGITS_FORMAT.encode())
+    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
+    for f in sorted(folder.glob("*.safetensors")):
+        h.update(f"{f.name}:{file_fingerprint(f)};".encode())
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        if (folder / name).is_file():
+            h.update((folder / name).read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _save(path: Path, prof: LogitsProfile) -> None:
+    meta = {"format": LOGITS_FORMAT, "tokenizer": prof.tokenizer, "top1_text": prof.top1_text}
+    buf = io.BytesIO()
+    np.savez(buf, ids=prof.topk_ids.astype(np.int32), logp=prof.topk_logp.astype(np.float32),
+             segment=prof.segment.astype(np.int32), char_end=prof.char_end.astype(np.int32),
+             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise CacheError(f"cannot write the logits cache in {path.parent}: {e.strerror}") from None
+
+
+def _load(path: Path) -> LogitsProfile | None:
+    try:
+        with np.load(path) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            if meta.get("format") != LOGITS_FORMAT:
+                return None
+            return LogitsProfile(tokenizer=meta["tokenizer"], topk_ids=z["ids"], topk_logp=z["logp"],
+                                 segment=z["segment"], char_end=z["char_end"], top1_text=meta["top1_text"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> LogitsProfile:
+    """The model's next-token profile on the shipped text (cached when ``cache_dir`` is given)."""
+    folder = Path(path)
+    name = model_id or folder.name
+    if not any(folder.glob("*.safetensors")):
+        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {folder}",
+                             hint="the logits channel runs safetensors folders only")
+    cache_path = Path(cache_dir) / "evidence" / "logits" / f"{_key(folder)}.npz" if cache_dir else None
+    if cache_path is not None and cache_path.is_file():
+        prof = _load(cache_path)
+        if prof is not None:
+            return prof
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False, use_safetensors=True,
+                                                     dtype=torch.float32)
+    except (OSError, ValueError) as e:
+        raise ModelLoadError(f"model {name!r}: cannot load for the logits channel: {str(e).splitlines()[0]}") from None
+    model.eval()
+    ids_all, logp_all, seg_all, end_all, top1, stream = [], [], [], [], [], []
+    with torch.no_grad():
+        for s, para in enumerate(_text()):
+            enc = tok(para, add_special_tokens=False, return_offsets_mapping=True)
+            ids = enc["input_ids"][:MAX_TOKENS]
+            offs = enc["offset_mapping"][: len(ids)]
+            if len(ids) < 2:
+                continue
+            stream.extend(ids + [-1])
+            logits = model(torch.tensor([ids])).logits[0, :-1].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            top = torch.topk(logp, TOP_K, dim=-1)
+            ids_all.append(top.indices.numpy())
+            logp_all.append(top.values.numpy())
+            seg_all.append(np.full(len(ids) - 1, s))
+            end_all.append(np.array([offs[i][1] for i in range(len(ids) - 1)]))
+            top1.extend(tok.convert_ids_to_tokens(top.indices[:, 0].tolist()))
+    del model
+    prof = LogitsProfile(tokenizer=hashlib.sha256(json.dumps(stream).encode()).hexdigest()[:16],
+                         topk_ids=np.concatenate(ids_all), topk_logp=np.concatenate(logp_all),
+                         segment=np.concatenate(seg_all), char_end=np.concatenate(end_all),
+                         top1_text=[t or "" for t in top1])
+    if cache_path is not None:
+        _save(cache_path, prof)
+    return prof
