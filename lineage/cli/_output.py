@@ -91,6 +91,13 @@ def info(msg: str) -> None:
     err_console.print(clean(str(msg)), markup=False, highlight=False)
 
 
+def warning_line(msg: str) -> None:
+    """``warning: <msg>`` on stderr, verbatim (no markup)."""
+    from rich.markup import escape
+
+    err_console.print(f"[yellow]warning:[/] {escape(clean(str(msg)))}", markup=True, highlight=False)
+
+
 def model_failed(model_id: str, why: str) -> None:
     """``failed: <model>: <why>`` on stderr, the id verbatim (ids may hold ``[/]`` or escapes)."""
     from rich.markup import escape

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lineage.cli._output import Format, err_console, info, render_rows
+from lineage.cli._output import Format, info, model_failed, render_rows, warning_line
 from lineage.cli._progress import ModelProgress
 from lineage.cli.options import Executor, Method, opt, settings_from
 
@@ -51,8 +51,11 @@ def ingest_cmd(
         rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force,
                      progress=hook, executor=executor, address=address)
     render_rows(rep.summary_rows(), format, title="ingest")
+    for child, parent in rep.unknown_parents:
+        warning_line(f"{child!r} declares parent {parent!r}, which is neither in this batch nor in the graph: "
+                     "no edge drawn")
     for model_id, why in rep.failures:
-        err_console.print(f"[yellow]failed:[/] {model_id}: {why}", markup=True, highlight=False)
+        model_failed(model_id, why)
     if rep.failures:
         raise typer.Exit(2)
 

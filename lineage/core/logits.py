@@ -48,6 +48,7 @@ class LogitsProfile:
     segment: np.ndarray
     char_end: np.ndarray
     top1_text: list[str]
+    key: str | None = None  # the cache key it is stored under (set by the adapter)
 
 
 @dataclass(frozen=True)

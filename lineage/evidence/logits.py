@@ -21,7 +21,7 @@ import numpy as np
 from lineage.core.logits import LogitsProfile
 from lineage.errors import CacheError, ModelLoadError
 
-__all__ = ["logits_profile", "LOGITS_FORMAT", "TOP_K"]
+__all__ = ["logits_profile", "cached_logits", "LOGITS_FORMAT", "TOP_K"]
 
 TOP_K = 16
 MAX_TOKENS = 96
@@ -81,10 +81,12 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     if not any(folder.glob("*.safetensors")):
         raise ModelLoadError(f"model {name!r}: no .safetensors weights in {folder}",
                              hint="the logits channel runs safetensors folders only")
-    cache_path = Path(cache_dir) / "evidence" / "logits" / f"{_key(folder)}.npz" if cache_dir else None
+    key = _key(folder)
+    cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
         prof = _load(cache_path)
         if prof is not None:
+            prof.key = key
             return prof
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -118,6 +120,19 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
                          topk_ids=np.concatenate(ids_all), topk_logp=np.concatenate(logp_all),
                          segment=np.concatenate(seg_all), char_end=np.concatenate(end_all),
                          top1_text=[t or "" for t in top1])
+    prof.key = key
     if cache_path is not None:
         _save(cache_path, prof)
     return prof
+
+
+def _cache_path(cache_dir: str | Path, key: str) -> Path:
+    return Path(cache_dir) / "evidence" / "logits" / f"{key}.npz"
+
+
+def cached_logits(cache_dir: str | Path, key: str | None) -> LogitsProfile | None:
+    """The profile stored under ``key`` (a node's ``logits_key``), or None when not cached here."""
+    if not key or not all(c in "0123456789abcdef" for c in key):
+        return None
+    path = _cache_path(cache_dir, key)
+    return _load(path) if path.is_file() else None

@@ -37,6 +37,7 @@ from typing import Callable
 
 import numpy as np
 
+from lineage.dna.files import check_dna_vector
 from lineage.dna.record import DNA, Provenance
 from lineage.errors import DegenerateModelError, GraphError, LineageError, ProvenanceMismatch
 from lineage.manifest import Manifest, ManifestEntry, load_manifest
@@ -56,6 +57,7 @@ class IngestReport:
     n_skipped: int = 0
     n_degenerate: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    unknown_parents: list[tuple[str, str]] = field(default_factory=list)
     n_population: int = 0
     n_parents: int = 0
     n_similar: int = 0
@@ -75,7 +77,8 @@ class IngestReport:
         return [{"item": k, "value": v} for k, v in (
             ("run", self.run_id), ("models in batch", self.n_models), ("extracted", self.n_extracted),
             ("already in graph (skipped)", self.n_skipped), ("degenerate", self.n_degenerate),
-            ("failed", self.n_failed), ("valid models in graph", self.n_population),
+            ("failed", self.n_failed), ("declared parents not found (no edge drawn)", len(self.unknown_parents)),
+            ("valid models in graph", self.n_population),
             ("inferred parents", self.n_parents), ("similarity edges", self.n_similar),
             ("undocumented relations", self.n_undocumented), ("conflicts", self.n_conflicts),
             ("families with a speed", self.n_families), ("seconds", round(self.seconds, 1)))]
@@ -221,13 +224,26 @@ def ingest(
         with _Lock(g):
             existing = g.query("existing_models")
             _check_provenance(existing, batch.provenance)
+            _check_declarations(batch, existing)
             rep = _start_run(g, m, batch)
+            rep.unknown_parents = list(batch.unknown_parents)
             _load_models(g, batch, existing, rep, settings, force=force, emit=emit, runner=runner)
             emit("phase", {"name": "analyse"})
             _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
             _finish_run(g, rep)
     rep.seconds = time.perf_counter() - t0
     return rep
+
+
+def _check_declarations(batch: "_Batch", existing: list[dict]) -> None:
+    """Refuse declared cycles through the graph; note declared parents found nowhere (no edge is drawn)."""
+    from lineage.manifest import check_declared_lineage, unknown_parents
+
+    in_batch = {e.id for e, _ in batch.entries}
+    graph_parents = {r["id"]: list(r.get("declared_parents") or []) for r in existing if r["id"] not in in_batch}
+    check_declared_lineage([e for e, _ in batch.entries], graph_parents, origin="manifest")
+    enriched = Manifest(models=[e for e, _ in batch.entries]) if batch.entries else batch.manifest
+    batch.unknown_parents = unknown_parents(enriched, known_ids=[r["id"] for r in existing])
 
 
 @dataclass
@@ -239,6 +255,7 @@ class _Batch:
     extractor: object | None
     provenance: Provenance | None
     manifest: Manifest
+    unknown_parents: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _prepare_batch(m: Manifest, settings: Settings, extract_config, emit: ProgressHook) -> _Batch:
@@ -366,10 +383,17 @@ def _weight_props(entry, settings: Settings) -> dict:
     if entry.path is None or not weights_available(entry.path):
         return {"weights_key": None}
     try:
-        return {**profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id)),
-                "weights_path": str(Path(entry.path).resolve())}
+        props = {**profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id)),
+                 "weights_path": str(Path(entry.path).resolve())}
     except LineageError as e:
         return {"weights_key": None, "weights_error": e.message}
+    try:
+        from lineage.evidence.logits import logits_profile
+
+        props["logits_key"] = logits_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id).key
+    except LineageError as e:
+        props.update(logits_key=None, logits_error=e.message)
+    return props
 
 
 def population_from_graph(g, settings: Settings | None = None):
@@ -384,18 +408,21 @@ def population_from_graph(g, settings: Settings | None = None):
     rows = g.query("population")
     ids = [r["id"] for r in rows]
     X = np.asarray([r["dna"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
-    weights, refine = None, None
+    weights, logits, refine = None, None, None
     if settings is not None:
+        from lineage.evidence.logits import cached_logits
         from lineage.evidence.weights import cached_profile
 
         weights = [cached_profile(settings.cache_dir, r.get("weights_key")) for r in rows]
+        logits = [cached_logits(settings.cache_dir, r.get("logits_key")) for r in rows]
         refine = _exact_refiner([r.get("weights_path") for r in rows])
     return Population(
         ids=ids, X=X,
         release_dates=[dt.date.fromisoformat(r["release_date"]) if r["release_date"] else None for r in rows],
         families=[r["family"] for r in rows], declared_parents=[list(r["declared_parents"]) for r in rows],
         declared_relations=[r["declared_relation"] for r in rows],
-        declared_sources=[r["declared_source"] for r in rows], weights=weights or (), refine=refine)
+        declared_sources=[r["declared_source"] for r in rows], weights=weights or (), logits=logits or (),
+        refine=refine)
 
 
 def _exact_refiner(paths: list[str | None]):

@@ -188,6 +188,8 @@ def test_bad_setting_is_one_line_naming_it_without_echoing_values(env, tmp_path)
 def test_bad_setting_in_the_config_file_names_the_key(tmp_path):
     cfg = tmp_path / "config.toml"
     cfg.write_text(f'bolt_port = "notaport"\nneo4j_password = "{SECRET}"\n')
-    proc = run_cli("db", "status", env={"LINEAGE_CONFIG": str(cfg), "LINEAGE_STATE_DIR": str(tmp_path / "s")})
+    # the environment beats the file: scripts/test.sh exports LINEAGE_BOLT_PORT, so unset it here
+    proc = run_cli("db", "status", env={"LINEAGE_CONFIG": str(cfg), "LINEAGE_STATE_DIR": str(tmp_path / "s"),
+                                        "LINEAGE_BOLT_PORT": None})
     line = assert_one_line_error(proc, "bolt_port")
     assert SECRET not in proc.stderr + proc.stdout and "notaport" not in line

@@ -8,8 +8,9 @@ import sys
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("LINEAGE_DEBUG", None)
+    full_env = {**os.environ, **{k: v for k, v in (env or {}).items() if v is not None}}
+    for k in [k for k, v in (env or {}).items() if v is None] + ["LINEAGE_DEBUG"]:
+        full_env.pop(k, None)  # None in env: unset the variable
     return subprocess.run([sys.executable, "-m", "lineage", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, input=input)
 

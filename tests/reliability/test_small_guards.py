@@ -84,8 +84,6 @@ def test_csv_and_table_output_show_ids_verbatim_and_harmless(tmp_path, graph, se
 
 
 @pytest.mark.neo4j
-@pytest.mark.xfail(strict=True, reason="lineage/cli/ingest.py prints failures with markup=True; "
-                   "it should print them with lineage.cli._output.model_failed(model_id, why)")
 def test_failed_model_with_markup_in_its_id_is_reported_verbatim(tmp_path, graph):
     rows = population(tmp_path, n=3)
     rows.append({"id": "[/]broken[red]", "dna": "missing.json"})
