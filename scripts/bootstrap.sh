@@ -22,7 +22,10 @@ _lineage_bootstrap() {
     touch "$VENV/.complete"
   fi
   # The project itself, editable and without touching the locked dependencies (seconds).
-  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$_root" >/dev/null || return 1
+  # setuptools prints a notice for every editable install of a package-dir mapping (loaders/ and cypher/
+  # installed as lineage.loaders and lineage.cypher); it is expected here, so only that notice is silenced.
+  PYTHONWARNINGS="ignore:Editable installation" \
+    "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$_root" >/dev/null || return 1
   export VIRTUAL_ENV="$VENV"
   export PATH="$VENV/bin:$PATH"
   # Nothing may wait on the Hugging Face hub here.
