@@ -40,9 +40,9 @@ def evaluate_files(
     from lineage.manifest import load_manifest, load_truth
 
     if split not in ("model", "family", "both"):
-        raise ConfigError(f"--split must be model, family or both, not {split!r}")
+        raise ConfigError(f"split must be model, family or both, not {split!r}")
     if classifier not in ("null", "svm", "both"):
-        raise ConfigError(f"--classifier must be null, svm or both, not {classifier!r}")
+        raise ConfigError(f"classifier must be null, svm or both, not {classifier!r}")
     gt = load_truth(truth)
     dnas = [load_dna(p) for p in dna_paths]
     if len(dnas) < 3:

@@ -7,7 +7,11 @@ and every field as ``LINEAGE_<FIELD>``), a TOML config file
 default: the server managed by ``lineage db start`` on 127.0.0.1 with the
 password it generated (``<state_dir>/neo4j/password``, mode 0600).
 
-No other module reads ``os.environ``.
+No other module reads ``os.environ``, with two deliberate exceptions: the CLI edge reads
+``LINEAGE_DEBUG`` itself (it decides how a failure to build these settings is shown), and
+an endpoint's API key is read from the variable its manifest entry names, at the moment
+of the request (secrets never enter this object). ``HF_HUB_OFFLINE`` and friends are the
+Hugging Face libraries' own switches; scripts set them, lineage does not read them.
 
 :func:`load_settings` never lets a value reach an error message: a value of the wrong
 type (environment, config file or keyword) becomes one :class:`~lineage.errors.ConfigError`
@@ -68,8 +72,7 @@ class Settings(BaseSettings):
     heap_size: str = Field("1g", validation_alias=_alias("heap_size"))
     pagecache_size: str = Field("512m", validation_alias=_alias("pagecache_size"))
     dna_dim: int = Field(128, validation_alias=_alias("dna_dim"))
-    debug: bool = Field(False, validation_alias=_alias("debug"))
-    offline: bool = Field(False, validation_alias=AliasChoices("LINEAGE_OFFLINE", "HF_HUB_OFFLINE"))
+    java_home: Path | None = Field(None, validation_alias=AliasChoices("LINEAGE_JAVA_HOME", "JAVA_HOME"))
 
     @classmethod
     def settings_customise_sources(

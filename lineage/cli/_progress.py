@@ -1,8 +1,9 @@
-"""Progress bars on stderr, built in one place (none when stderr is not a terminal)."""
+"""Progress on stderr, built in one place: bars on a terminal; in logs and pipes one line per
+finished model (``done: <id>``, ``skipped: <id>``), which scripts and tests can wait on."""
 
 from __future__ import annotations
 
-from lineage.cli._output import err_console
+from lineage.cli._output import err_console, info
 
 __all__ = ["ModelProgress"]
 
@@ -30,6 +31,8 @@ class ModelProgress:
             self.p.update(self.probes, completed=data["done"], total=data["total"], rate=f"{data['tokens']} tok")
         elif event in ("model_done", "model_failed"):
             self.p.advance(self.models)
+            if not err_console.is_terminal and event == "model_done":
+                info(f"{'skipped' if data.get('skipped') else 'done'}: {data['model']}")
         elif event == "phase":
             self.p.update(self.models, description=f"models ({data['name']})")
 

@@ -117,8 +117,8 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ConfigError("--executor ray needs Ray, which is not installed",
-                              hint="pip install 'lineage[ray]' (or pip install 'ray>=2.40'), or use --executor local") from None
+            raise ConfigError("the ray executor needs Ray, which is not installed",
+                              hint="pip install 'lineage[ray]' (or pip install 'ray>=2.40'), or use the local executor") from None
         if not ray.is_initialized():
             for attempt in range(START_ATTEMPTS):
                 try:
@@ -271,7 +271,7 @@ def make_executor(name: "ExecutorName | str | LocalExecutor | RayExecutor" = "lo
         return name
     if name == "local":
         if address is not None:
-            raise ConfigError("--address is for --executor ray", hint="add --executor ray, or drop --address")
+            raise ConfigError("a cluster address is for the ray executor", hint="choose the ray executor, or drop the address")
         return LocalExecutor()
     if name == "ray":
         return RayExecutor(address)

@@ -100,9 +100,8 @@ def _console_log(s: Settings) -> Path:
 
 # -- provisioning ------------------------------------------------------------
 
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    cand = Path(java_home) / "bin" / "java" if java_home else None
+def _java(s: Settings) -> str:
+    cand = Path(s.java_home) / "bin" / "java" if s.java_home else None
     exe = str(cand) if cand and cand.exists() else shutil.which("java")
     if not exe:
         raise ServerError("Java was not found", hint="install a Java 17+ runtime (e.g. apt-get install openjdk-17-jre-headless)")
@@ -334,7 +333,7 @@ def start(s: Settings, *, timeout: float = 180.0, note: Callable[[str], None] | 
     home = _home(s)
     _prepare_auth(s, note)
     cmd = [
-        _java(), f"-Xms{s.heap_size}", f"-Xmx{s.heap_size}", *JVM_FLAGS,
+        _java(s), f"-Xms{s.heap_size}", f"-Xmx{s.heap_size}", *JVM_FLAGS,
         "-cp", f"{lib}/*:{home}/plugins/*", ENTRY_POINT,
         f"--home-dir={home}", f"--config-dir={conf}", "--console-mode",
     ]

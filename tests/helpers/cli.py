@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import sys
 
 
@@ -25,3 +26,43 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> s
     for n in needles:
         assert n in lines[0], (n, lines[0])
     return lines[0]
+
+
+def wait_for_lines(proc: subprocess.Popen, prefix: str, count: int, timeout: float) -> list[str]:
+    """Read ``proc``'s stderr (text mode) until ``count`` lines start with ``prefix``, or the process
+    ends, or ``timeout`` passes; returns every line read. The rest of stderr keeps draining in the
+    background, so the process never blocks on a full pipe."""
+    import queue
+    import threading
+
+    lines: "queue.Queue[str | None]" = queue.Queue()
+
+    def pump():
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen, hits = [], 0
+    deadline = time.monotonic() + timeout
+    while hits < count:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        hits += line.startswith(prefix)
+    proc._lineage_stderr = lines  # the rest, for callers that want it
+    return seen
+
+
+def drain(proc: subprocess.Popen) -> str:
+    """What ``proc`` wrote to stderr after :func:`wait_for_lines` returned (after it ended)."""
+    out, q = [], proc._lineage_stderr
+    while True:
+        line = q.get()
+        if line is None:
+            return "".join(out)
+        out.append(line)

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ from lineage.dna.extract import ExtractConfig
 from lineage.core.population import analyse
 from lineage.graph.ingest import ingest, population_from_graph
 from lineage.manifest import load_manifest, load_truth
+from tests.helpers.cli import wait_for_lines
 from tests.helpers.graph import assert_queries_match_core
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.slow]
@@ -90,7 +90,8 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
     for (child, parent), p in inferred.items():
         rows = graph.query("evidence", a=child, b=parent)
         assert len(rows) == 1 and rows[0]["inferred_child"] == child and rows[0]["inferred_kind"] == p.kind
-        assert json.loads(rows[0]["inferred_evidence"])[0]["channel"] == p.channel
+        channels = [e["channel"] for e in json.loads(rows[0]["inferred_evidence"])]
+        assert p.channel in channels and "dna" in channels  # the deciding channel, and the DNA always
         if p.channel == "weights":
             assert rows[0]["weights_related"] and rows[0]["weight_p_value"] <= 0.01
     # on the tiny zoo the weights recover every shared-weight edge (the distilled student shares none)
@@ -112,14 +113,9 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
 def test_ingest_killed_midway_then_rerun_completes(settings, graph, zoo, tmp_path):
     env = {**os.environ, "LINEAGE_CACHE_DIR": str(tmp_path / "cache")}
     cmd = [sys.executable, "-m", "lineage", "ingest", str(zoo.manifest_path), *FLAGS]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    n_ok = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        n_ok = sum(r["status"] == "ok" for r in graph.query("models"))
-        if n_ok >= 2:
-            break
-        time.sleep(0.3)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for_lines(proc, "done: ", 2, timeout=300)  # ingest says "done: <id>" per model written
+    assert sum(r["status"] == "ok" for r in graph.query("models")) >= 2
     assert proc.poll() is None, "ingest finished before it could be killed; the test needs a slower batch"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -24,7 +24,7 @@ def test_local_is_default_and_ray_is_lazy():
 
 
 def test_address_without_ray_and_unknown_executor_are_one_line_errors():
-    with pytest.raises(ConfigError, match="--address is for --executor ray"):
+    with pytest.raises(ConfigError, match="a cluster address is for the ray executor"):
         make_executor("local", address="head:6379")
     with pytest.raises(ConfigError, match="unknown executor"):
         make_executor("dask")
