@@ -9,17 +9,15 @@ code and never unpickles. Endpoints that return logprobs are not read yet.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from lineage.core.logits import LogitsProfile
-from lineage.errors import CacheError, ModelLoadError
+from lineage.errors import ModelLoadError
+from lineage.evidence._npz import read_npz, write_npz
 
 __all__ = ["logits_profile", "cached_logits", "LOGITS_FORMAT", "TOP_K"]
 
@@ -48,30 +46,18 @@ def _key(folder: Path) -> str:
 
 def _save(path: Path, prof: LogitsProfile) -> None:
     meta = {"format": LOGITS_FORMAT, "tokenizer": prof.tokenizer, "top1_text": prof.top1_text}
-    buf = io.BytesIO()
-    np.savez(buf, ids=prof.topk_ids.astype(np.int32), logp=prof.topk_logp.astype(np.float32),
-             segment=prof.segment.astype(np.int32), char_end=prof.char_end.astype(np.int32),
-             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CacheError(f"cannot write the logits cache in {path.parent}: {e.strerror}") from None
+    write_npz(path, "next-token profile", meta, ids=prof.topk_ids.astype(np.int32),
+              logp=prof.topk_logp.astype(np.float32), segment=prof.segment.astype(np.int32),
+              char_end=prof.char_end.astype(np.int32))
 
 
 def _load(path: Path) -> LogitsProfile | None:
-    try:
-        with np.load(path) as z:
-            meta = json.loads(bytes(z["meta"]).decode())
-            if meta.get("format") != LOGITS_FORMAT:
-                return None
-            return LogitsProfile(tokenizer=meta["tokenizer"], topk_ids=z["ids"], topk_logp=z["logp"],
-                                 segment=z["segment"], char_end=z["char_end"], top1_text=meta["top1_text"])
-    except (OSError, ValueError, KeyError):
+    got = read_npz(path, LOGITS_FORMAT)
+    if got is None:
         return None
+    meta, z = got
+    return LogitsProfile(tokenizer=meta["tokenizer"], topk_ids=z["ids"], topk_logp=z["logp"], segment=z["segment"],
+                         char_end=z["char_end"], top1_text=meta["top1_text"])
 
 
 def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> LogitsProfile:

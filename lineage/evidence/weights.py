@@ -14,17 +14,15 @@ tokenizer's vocabulary; written atomically.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 from lineage.core.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
-from lineage.errors import CacheError, ModelLoadError
+from lineage.errors import ModelLoadError
+from lineage.evidence._npz import read_npz, write_npz
 
 __all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
            "PROFILE_FORMAT"]
@@ -108,29 +106,17 @@ def _save(path: Path, prof: WeightProfile, seconds: float) -> None:
     meta = {"format": PROFILE_FORMAT, "signature": prof.signature, "stats": prof.stats, "seconds": seconds,
             "keys": [[r, l] for r, l in keys], "norms2": [prof.norms2[k] for k in keys],
             "shapes": [list(prof.shapes[k]) for k in keys]}
-    buf = io.BytesIO()
-    np.savez(buf, sketches=np.stack([prof.sketches[k] for k in keys]).astype(np.float32),
-             meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-        os.replace(tmp, path)
-    except OSError as e:
-        raise CacheError(f"cannot write the weight profile cache in {path.parent}: {e.strerror}") from None
+    write_npz(path, "weight profile", meta,
+              sketches=np.stack([prof.sketches[k] for k in keys]).astype(np.float32))
 
 
 def load_profile(path: Path) -> WeightProfile | None:
     """A cached profile, or None when absent, of another format, or unreadable (then it is rebuilt)."""
-    try:
-        with np.load(path) as z:
-            meta = json.loads(bytes(z["meta"]).decode())
-            sk = z["sketches"].astype(np.float64)
-    except (OSError, ValueError, KeyError):
+    got = read_npz(path, PROFILE_FORMAT)
+    if got is None:
         return None
-    if meta.get("format") != PROFILE_FORMAT:
-        return None
+    meta, arrays = got
+    sk = arrays["sketches"].astype(np.float64)
     keys = [(r, l) for r, l in meta["keys"]]
     return WeightProfile(signature=meta["signature"], sketches=dict(zip(keys, sk)),
                          norms2=dict(zip(keys, meta["norms2"])), shapes={k: tuple(s) for k, s in zip(keys, meta["shapes"])},
