@@ -273,3 +273,47 @@ def test_smol_zoo_holds_real_smollm2_and_its_derivatives(tmp_path_factory):
     assert len(family) >= 6 and {m.relation for m in family} == RELATIONS
     for m in family:
         assert torch.isfinite(_logits(m.path)).all()
+
+
+# ---- evidence channels on real zoo models: itself, its fine-tune, an unrelated model -------------
+
+def _model(zoo, model_id: str) -> Path:
+    return next(m.path for m in zoo.models if m.id == model_id)
+
+
+def test_weights_channel_on_known_pairs(zoo, tmp_path):
+    from lineage.core.weights import compare_weights
+    from lineage.evidence.weights import weight_profile
+    from tests.helpers.tiny import build_tiny_model
+
+    base = weight_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)
+    child = weight_profile(_model(zoo, "tiny-gpt2-text-maths"), cache_dir=tmp_path)
+    itself = compare_weights(base, base)
+    assert itself.p_value < 1e-10 and itself.distance == 0.0
+    kid = compare_weights(child, base)
+    assert kid.p_value < 1e-10 and 0 < kid.distance < 0.5
+    # two independently initialised models of one shape share no heritage
+    a = weight_profile(build_tiny_model(tmp_path / "a", seed=1), cache_dir=tmp_path)
+    b = weight_profile(build_tiny_model(tmp_path / "b", seed=2), cache_dir=tmp_path)
+    stranger = compare_weights(a, b)
+    assert stranger.applicable and stranger.p_value > 0.01 and abs(stranger.cosine) < 0.1
+    # other architectures and widths: the channel is silent rather than wrong
+    assert not compare_weights(base, weight_profile(_model(zoo, "tiny-llama-system"), cache_dir=tmp_path)).applicable
+
+
+def test_logits_channel_on_known_pairs(zoo, tmp_path):
+    from lineage.core.logits import compare_logits
+    from lineage.evidence.logits import logits_profile
+
+    base = logits_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)
+    child = logits_profile(_model(zoo, "tiny-gpt2-text-maths"), cache_dir=tmp_path)
+    other = logits_profile(_model(zoo, "tiny-llama-system"), cache_dir=tmp_path)
+    assert compare_logits(base, base).distance == 0.0
+    kid = compare_logits(base, child)
+    assert kid.mode == "jsd" and 0 < kid.distance < 0.5
+    # another lab's model (own tokenizer): compared by top-1 agreement, and it agrees less than the child
+    stranger = compare_logits(base, other)
+    assert stranger.mode == "top1" and stranger.agreement < kid.agreement
+    # cached: a second read returns the same profile without running the model
+    again = logits_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)
+    assert (again.topk_ids == base.topk_ids).all() and again.key == base.key
