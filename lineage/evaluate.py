@@ -35,7 +35,7 @@ def evaluate_files(
     the truth are refused (their truth is unknown).
     """
     from lineage.dna.record import stack
-    from lineage.dna.files import load_dna
+    from lineage.dna.files import expand_dna_paths, load_dna
     from lineage.errors import ConfigError, InputError
     from lineage.manifest import load_manifest, load_truth
 
@@ -44,7 +44,7 @@ def evaluate_files(
     if classifier not in ("null", "svm", "both"):
         raise ConfigError(f"classifier must be null, svm or both, not {classifier!r}")
     gt = load_truth(truth)
-    dnas = [load_dna(p) for p in dna_paths]
+    dnas = [load_dna(p) for p in expand_dna_paths(dna_paths)]
     if len(dnas) < 3:
         raise InputError(f"need at least 3 DNA files to evaluate, got {len(dnas)}", hint="pass more DNA files")
     ids, X = stack(dnas)

@@ -163,7 +163,7 @@ def write_tree(
 
     from lineage.core.tree import build_tree
     from lineage.dna.record import stack
-    from lineage.dna.files import atomic_write_text, load_dna
+    from lineage.dna.files import atomic_write_text, expand_dna_paths, load_dna
     from lineage.errors import ConfigError, InputError
     from lineage.manifest import load_manifest
 
@@ -173,7 +173,7 @@ def write_tree(
         raise ConfigError(f"--root must be midpoint or outgroup, not {root!r}")
     if metric not in ("euclidean", "cosine"):
         raise ConfigError(f"--metric must be euclidean or cosine, not {metric!r}")
-    dnas = [load_dna(p) for p in dna]
+    dnas = [load_dna(p) for p in expand_dna_paths(dna)]
     if len(dnas) < 3:
         raise InputError(f"need at least 3 DNA files to build a tree, got {len(dnas)}", hint="pass more DNA files")
     ids, X = stack(dnas)

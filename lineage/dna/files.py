@@ -130,6 +130,22 @@ def load_dna(path: str | Path, *, expected_dim: int | None = None) -> DNA:
     return dna_from_dict(data, origin=str(path), expected_dim=expected_dim)
 
 
+def expand_dna_paths(paths) -> list[Path]:
+    """DNA files from a mix of files and folders: a folder stands for every ``*.dna.json`` in it
+    (sorted, not recursive). A folder holding none is refused, naming it."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.glob("*.dna.json"))
+            if not found:
+                raise DNAFileError(f"folder {p} holds no .dna.json files",
+                                   hint="pass DNA files, or the folder `lineage extract --out` wrote")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
 def dna_filename(model_id: str) -> str:
     """A safe file name for any model id (ids may hold slashes, quotes, unicode)."""
     import hashlib

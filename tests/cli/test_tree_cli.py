@@ -85,3 +85,14 @@ def test_eval_refuses_dna_missing_from_truth(zoo, tmp_path):
                      tmp_path / "s.dna.json")
     r = CliRunner().invoke(get_app(), ["eval", "--truth", str(tmp / "truth.json"), *paths, str(stray)])
     assert r.exit_code == 1 and "'stranger'" in r.output
+
+
+def test_a_folder_of_dna_files_stands_for_its_files(zoo, tmp_path):
+    tmp, pop, paths = zoo
+    r = CliRunner().invoke(get_app(), ["tree", str(tmp / "dna"), "--out", str(tmp / "tree-from-folder"),
+                                       "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert {x["field"]: x["value"] for x in json.loads(r.stdout)}["models"] == 40
+    (tmp_path / "empty").mkdir()
+    r = CliRunner().invoke(get_app(), ["tree", str(tmp_path / "empty"), "--out", str(tmp_path / "t")])
+    assert r.exit_code == 1 and "holds no .dna.json files" in r.output
