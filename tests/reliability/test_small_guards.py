@@ -130,4 +130,6 @@ def test_full_disk_while_drawing_the_tree_is_one_line(tmp_path):
 
 def test_directory_given_as_dna_file_to_tree(tmp_path):
     files = [str(dna_file(tmp_path / f"d{i}.json", f"m{i}")) for i in range(3)]
-    assert_one_line_error(run_cli("tree", *files, str(tmp_path), "--out", str(tmp_path / "o")), "is a directory")
+    # a folder stands for its *.dna.json files; one that holds none is named in one line
+    assert_one_line_error(run_cli("tree", *files, str(tmp_path), "--out", str(tmp_path / "o")),
+                          "holds no .dna.json files")
