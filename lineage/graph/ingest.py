@@ -349,8 +349,11 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
             continue
         emit("model_start", {"model": entry.id})
         try:
-            d = (_precomputed_dna(entry, settings, batch.provenance, graph_keys) if entry.source_kind == "dna"
-                 else run.result(entry))
+            if entry.source_kind == "dna":
+                d = _precomputed_dna(entry, settings, batch.provenance, graph_keys)  # checked when read
+            else:
+                d = run.result(entry)
+                check_dna_vector(d.vector, origin=entry.id)  # an extracted DNA is checked like a DNA file
         except DegenerateModelError as e:
             fail(entry, declared_source, e.message, degenerate=True)
             continue
