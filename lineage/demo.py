@@ -82,7 +82,7 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
 def accuracy_rows(g, settings: Settings, truth_path) -> list[dict]:
     """Scores of the graph's population against a ground truth: the DNA alone and the combined
     evidence, blind (dates only) and with the metadata, side by side."""
-    from lineage.core.evaluation import evaluate_population
+    from lineage.core.evaluation import evaluate_channels
     from lineage.graph.ingest import population_from_graph
     from lineage.manifest import load_truth
 
@@ -91,19 +91,14 @@ def accuracy_rows(g, settings: Settings, truth_path) -> list[dict]:
     pop = population_from_graph(g, settings)
     pop = pop.subset([m for m in pop.ids if m in known])
     relations = {(e.parent, e.child): e.relation for e in gt.edges}
-    settings_ = {"blind dna": pop.blind().without_weights(), "blind combined": pop.blind(),
-                 "metadata dna": pop.without_weights(), "metadata combined": pop}
     columns: dict[str, dict] = {}
     order: list[str] = []
-    for name, p in settings_.items():
-        if name.endswith("combined") and not p.has_weights:
-            continue
-        kw = p.analysis_kwargs()
-        if name.startswith("blind"):
-            kw["families"] = None  # the null then uses all pairs; families stay unknown to the inference
-        ev = evaluate_population(list(p.ids), p.X, gt.parent_of(), known, fpr=0.05, splits=("family",),
-                                 n_splits=min(5, len(p) // 2 or 1), true_relations=relations, **kw)
-        columns[name] = {r.metric: r for r in ev.rows}
-        order += [m for m in columns[name] if m not in order]
+    for setting, p in (("blind", pop.blind()), ("metadata", pop)):
+        evs = evaluate_channels(p, gt.parent_of(), known, fpr=0.05, splits=("family",),
+                                n_splits=min(5, len(p) // 2 or 1), true_relations=relations)
+        for channels, ev in evs.items():
+            name = f"{setting} {channels}"
+            columns[name] = {r.metric: r for r in ev.rows}
+            order += [m for m in columns[name] if m not in order]
     return [{"metric": m, **{name: (col[m].value if m in col else None) for name, col in columns.items()}}
             for m in order]

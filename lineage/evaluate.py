@@ -101,10 +101,13 @@ def evaluate_manifest(
         ``"dna"`` (the DNA alone) and, when another channel applies to any model,
         ``"combined"`` (every channel in ``channels``).
     """
+    from lineage.core.evaluation import evaluate_channels
+    from lineage.core.population import Population
     from lineage.dna.extract import ExtractConfig, Extractor
     from lineage.dna.record import stack
     from lineage.errors import InputError, LineageError
-    from lineage.evidence.weights import exact_distance, weight_profile, weights_available
+    from lineage.evidence.logits import logits_profile
+    from lineage.evidence.weights import exact_refiner, weight_profile, weights_available
     from lineage.manifest import load_manifest, load_truth
     from lineage.modelcard import enrich
 
@@ -132,40 +135,24 @@ def evaluate_manifest(
         path = getattr(e, "path", None)
         profiles.append(weight_profile(path, cache_dir=cache_dir, model_id=e.id)
                         if "weights" in channels and weights_available(path) else None)
-        if "logits" in channels and weights_available(path):
-            from lineage.evidence.logits import logits_profile
-
-            lprofiles.append(logits_profile(path, cache_dir=cache_dir, model_id=e.id))
-        else:
-            lprofiles.append(None)
+        lprofiles.append(logits_profile(path, cache_dir=cache_dir, model_id=e.id)
+                         if "logits" in channels and weights_available(path) else None)
         if progress:
             progress("model_done", {"model": e.id})
     ids, X = stack(dnas)
-    by_id = dict(zip([e.id for e in entries], entries))
-    ents = [by_id[m] for m in ids]
-    prof = dict(zip([e.id for e in entries], profiles))
-    lprof = dict(zip([e.id for e in entries], lprofiles))
-    meta: dict = dict(release_dates=[e.release_date for e in ents])
-    if not blind:
-        meta.update(families=[e.family for e in ents], declared_parents=[list(e.base_model) for e in ents],
-                    declared_relations=[e.base_model_relation for e in ents])
-    else:
-        meta.update(declared_parents=[[] for _ in ents])  # scores undocumented relations and conflicts as if nothing were declared
-    relations = {(ed.parent, ed.child): ed.relation for ed in gt.edges}
-    splits = ("model", "family") if split == "both" else (split,)
-    out: dict[str, Evaluation] = {}
-    sets: dict = {"dna": (None, None)}
-    if any(p is not None for p in profiles + lprofiles):
-        sets["combined"] = ([prof[m] for m in ids] if any(p is not None for p in profiles) else None,
-                            [lprof[m] for m in ids] if any(p is not None for p in lprofiles) else None)
-    paths = [getattr(by_id[m], "path", None) for m in ids]
-    refine = lambda p, c: exact_distance(paths[c], paths[p])  # noqa: E731
-    for name, (weights, logits) in sets.items():
-        try:
-            out[name] = evaluate_population(ids, X, gt.parent_of(), fam, fpr=fpr, splits=splits, n_splits=n_splits,
-                                            method=method, k=k, random_state=random_state, weights=weights,
-                                            true_relations=relations, refine=refine if weights else None,
-                                            logits=logits, **meta)
-        except ValueError as e:
-            raise InputError(f"cannot evaluate: {e}") from None
-    return out
+    by_id = {e.id: (e, w, lg) for e, w, lg in zip(entries, profiles, lprofiles)}
+    ents = [by_id[m][0] for m in ids]
+    pop = Population(ids=ids, X=X, release_dates=[e.release_date for e in ents],
+                     families=[e.family for e in ents], declared_parents=[list(e.base_model) for e in ents],
+                     declared_relations=[e.base_model_relation for e in ents],
+                     weights=[by_id[m][1] for m in ids], logits=[by_id[m][2] for m in ids],
+                     refine=exact_refiner([getattr(e, "path", None) for e in ents]))
+    if blind:
+        pop = pop.blind()  # undocumented relations and conflicts are scored as if nothing were declared
+    try:
+        return evaluate_channels(pop, gt.parent_of(), fam, fpr=fpr, n_splits=n_splits, method=method, k=k,
+                                 random_state=random_state,
+                                 splits=("model", "family") if split == "both" else (split,),
+                                 true_relations={(ed.parent, ed.child): ed.relation for ed in gt.edges})
+    except ValueError as e:
+        raise InputError(f"cannot evaluate: {e}") from None

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lineage.cli._output import Format, info, model_failed, render_rows, warning_line
+from lineage.cli._output import Format, model_failed, render_rows, warning_line
 from lineage.cli._progress import ModelProgress
 from lineage.cli.options import Executor, Method, opt, settings_from
 

@@ -307,6 +307,5 @@ def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fp
     undocumented.sort(key=lambda u: (u.p_value, -u.score, u.a, u.b))
     conflicts = []
     if have_metadata:
-        conflicts = [Conflict(c.child, c.declared_parent, c.distance, c.p_value, c.reason, c.channel)
-                     for c in evidence_conflicts(ids, res, decl, dates, weights, X, null, fpr=fpr, metric=metric)]
+        conflicts = evidence_conflicts(ids, res, decl, dates, weights, X, null, fpr=fpr, metric=metric)
     return res.parents, undocumented, conflicts, res.table

@@ -286,3 +286,15 @@ def kind_rows(analysis: Analysis, true_relations: Mapping[tuple[str, str], str])
         rows.append(EvaluationRow(f"kind_{rel}", right / len(xs), len(xs),
                                   f"edge found {found}/{len(xs)}, kind right {right}/{len(xs)}"))
     return rows
+
+
+def evaluate_channels(pop, true_parents: Mapping[str, Sequence[str]], true_families: Mapping[str, str],
+                      **kwargs) -> dict[str, Evaluation]:
+    """Score a :class:`~lineage.core.population.Population` with the DNA alone (``"dna"``) and,
+    when its weight or next-token evidence applies to any model, with every channel
+    (``"combined"``). ``kwargs`` go to :func:`evaluate_population`."""
+    sets = {"dna": pop.without_weights()}
+    if pop.has_weights or pop.has_logits:
+        sets["combined"] = pop
+    return {name: evaluate_population(list(p.ids), p.X, true_parents, true_families, **p.analysis_kwargs(), **kwargs)
+            for name, p in sets.items()}

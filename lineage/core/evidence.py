@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -52,6 +52,9 @@ from lineage.core.distances import Metric, pair_distances
 from lineage.core.parents import InferredParent, min_arborescence
 from lineage.core.relatedness import NullDistribution
 from lineage.core.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
+
+if TYPE_CHECKING:
+    from lineage.core.analysis import Conflict
 
 NO_PARENT_COST = 2.0
 KINDS = ("finetune", "adapter", "quantized", "pruned", "merge", "distillation", "unknown")
@@ -226,16 +229,6 @@ def _kind(p: int, c: int, pe: PairEvidence, profiles) -> str:
     return "finetune"
 
 
-@dataclass(frozen=True)
-class EvidenceConflict:
-    child: str
-    declared_parent: str
-    distance: float
-    p_value: float
-    reason: str
-    channel: str
-
-
 @dataclass
 class EvidenceResult:
     parents: list[InferredParent]
@@ -366,9 +359,7 @@ def infer_with_evidence(
     cost = [NO_PARENT_COST] * n
     for c in range(n):
         if c in merges:
-            a = merges[c][0]
-            e = next(e for e in incoming[c] if e[1] == a)
-            src.append(a)
+            src.append(merges[c][0])
             dst.append(c)
             cost.append(-1.0)  # fixed: the merge's first component
             continue
@@ -423,7 +414,7 @@ def evidence_conflicts(
     *,
     fpr: float,
     metric: Metric = "euclidean",
-) -> list[EvidenceConflict]:
+) -> list[Conflict]:
     """Declared parents the strongest evidence for the pair contradicts.
 
     A declaration is contradicted when the parent is released after the child, when
@@ -432,11 +423,13 @@ def evidence_conflicts(
     and the declared one is not a merge component (typically a grandparent declared
     as the parent). Behaviour alone never raises the last kind: DNA near-ties are common.
     """
+    from lineage.core.analysis import Conflict  # analysis calls this module lazily: no import cycle
+
     index = {m: i for i, m in enumerate(ids)}
     inferred: dict[int, list[InferredParent]] = {}
     for e in result.parents:
         inferred.setdefault(index[e.child], []).append(e)
-    out: list[EvidenceConflict] = []
+    out: list[Conflict] = []
     for c, ps in enumerate(declared_parents):
         for name in ps:
             if name not in index:
@@ -448,12 +441,12 @@ def evidence_conflicts(
                 d = float(pair_distances(X, np.array([c]), np.array([p]), metric=metric)[0])
                 pe = PairEvidence("dna", d, float(null.p_value(np.array([d]))[0]))
             if dc is not None and dp is not None and dp > dc:
-                out.append(EvidenceConflict(ids[c], name, pe.distance, pe.p_value,
+                out.append(Conflict(ids[c], name, pe.distance, pe.p_value,
                                             f"declared parent released after the child ({dp} > {dc})", pe.channel))
                 continue
             if pe.p_value > fpr:
                 what = "weights independent" if pe.channel == "weights" else "DNA distance typical of unrelated models"
-                out.append(EvidenceConflict(ids[c], name, pe.distance, pe.p_value,
+                out.append(Conflict(ids[c], name, pe.distance, pe.p_value,
                                             f"{what} (p={pe.p_value:.3g} > {fpr:g})", pe.channel))
                 continue
             chosen = inferred.get(c, [])
@@ -462,7 +455,7 @@ def evidence_conflicts(
             better = [e for e in chosen if e.channel == "weights" and e.distance <= CONFLICT_RATIO * pe.distance]
             if better:
                 e = better[0]
-                out.append(EvidenceConflict(
+                out.append(Conflict(
                     ids[c], name, pe.distance, pe.p_value,
                     f"weights place it under {e.parent} (relative distance {e.distance:.3g} vs {pe.distance:.3g} "
                     f"to the declared parent)", "weights"))

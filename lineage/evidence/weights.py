@@ -25,7 +25,7 @@ from lineage.errors import ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
 
 __all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
-           "PROFILE_FORMAT"]
+           "exact_refiner", "PROFILE_FORMAT"]
 
 PROFILE_FORMAT = f"lineage-weights/2:{SKETCH_ROWS}x{SKETCH_RANK}"
 
@@ -96,6 +96,9 @@ class _LazyMatrices:
     def __getitem__(self, name: str) -> np.ndarray:
         t = self._where[name].get_tensor(name)
         return t.float().numpy() if t.dtype.is_floating_point else t.numpy()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._where
 
     def n_params(self) -> int:
         return sum(int(np.prod(h.get_slice(n).get_shape())) for n, h in self._where.items())
@@ -189,7 +192,7 @@ def exact_distance(path_a: str | Path, path_b: str | Path) -> float | None:
     A, B = _LazyMatrices(fa), _LazyMatrices(fb)
     diff2 = ref2 = 0.0
     for name in A:
-        if name == "lm_head.weight" or name not in B._where:
+        if name == "lm_head.weight" or name not in B:
             continue
         a = A[name]
         if a.ndim != 2:
@@ -200,3 +203,16 @@ def exact_distance(path_a: str | Path, path_b: str | Path) -> float | None:
         diff2 += float(np.sum(np.square(a.astype(np.float64) - b)))
         ref2 += float(np.sum(np.square(b, dtype=np.float64)))
     return float(np.sqrt(diff2 / ref2)) if ref2 > 0 else None
+
+
+def exact_refiner(paths):
+    """``refine(parent_index, child_index)`` for :func:`lineage.core.evidence.infer_with_evidence`:
+    the exact weight distance of two models of a population whose folders (``paths``, aligned with
+    the population; None where unknown) are on this machine, else None."""
+
+    def refine(p: int, c: int) -> float | None:
+        if paths[p] and paths[c] and Path(paths[p]).is_dir() and Path(paths[c]).is_dir():
+            return exact_distance(paths[c], paths[p])
+        return None
+
+    return refine

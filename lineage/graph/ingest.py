@@ -414,11 +414,11 @@ def population_from_graph(g, settings: Settings | None = None):
     weights, logits, refine = None, None, None
     if settings is not None:
         from lineage.evidence.logits import cached_logits
-        from lineage.evidence.weights import cached_profile
+        from lineage.evidence.weights import cached_profile, exact_refiner
 
         weights = [cached_profile(settings.cache_dir, r.get("weights_key")) for r in rows]
         logits = [cached_logits(settings.cache_dir, r.get("logits_key")) for r in rows]
-        refine = _exact_refiner([r.get("weights_path") for r in rows])
+        refine = exact_refiner([r.get("weights_path") for r in rows])
     return Population(
         ids=ids, X=X,
         release_dates=[dt.date.fromisoformat(r["release_date"]) if r["release_date"] else None for r in rows],
@@ -426,18 +426,6 @@ def population_from_graph(g, settings: Settings | None = None):
         declared_relations=[r["declared_relation"] for r in rows],
         declared_sources=[r["declared_source"] for r in rows], weights=weights or (), logits=logits or (),
         refine=refine)
-
-
-def _exact_refiner(paths: list[str | None]):
-    """Exact weight distance between two models whose folders are on this machine (else None)."""
-    from lineage.evidence.weights import exact_distance
-
-    def refine(p: int, c: int) -> float | None:
-        if paths[p] and paths[c] and Path(paths[p]).is_dir() and Path(paths[c]).is_dir():
-            return exact_distance(paths[c], paths[p])
-        return None
-
-    return refine
 
 
 def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
