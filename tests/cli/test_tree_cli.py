@@ -96,3 +96,15 @@ def test_a_folder_of_dna_files_stands_for_its_files(zoo, tmp_path):
     (tmp_path / "empty").mkdir()
     r = CliRunner().invoke(get_app(), ["tree", str(tmp_path / "empty"), "--out", str(tmp_path / "t")])
     assert r.exit_code == 1 and "holds no .dna.json files" in r.output
+
+
+def test_eval_manifest_mode_refuses_bad_channels_and_a_missing_manifest(zoo):
+    tmp, pop, paths = zoo
+    truth = str(tmp / "truth.json")
+    for bad in ("weights", "dna,foo", "dna,weights,logit"):
+        r = CliRunner().invoke(get_app(), ["eval", "--truth", truth, "--manifest", str(tmp / "manifest.yaml"),
+                                           "--channels", bad])
+        assert r.exit_code == 1 and "--channels takes dna plus any of weights, logits" in r.output, (bad, r.output)
+        assert "Traceback" not in r.output
+    r = CliRunner().invoke(get_app(), ["eval", "--truth", truth])  # neither DNA files nor a manifest
+    assert r.exit_code == 1 and "give DNA files or --manifest" in r.output

@@ -318,3 +318,13 @@ def test_logits_channel_on_known_pairs(zoo, tmp_path):
     # cached: a second read returns the same profile without running the model
     again = logits_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)
     assert (again.topk_ids == base.topk_ids).all() and again.key == base.key
+
+
+def test_a_damaged_weight_profile_is_rebuilt(zoo, tmp_path):
+    from lineage.evidence.weights import weight_profile
+
+    first = weight_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)
+    (cached,) = (tmp_path / "evidence" / "weights").glob("*.npz")
+    cached.write_bytes(b"not an npz file")
+    again = weight_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)
+    assert again.sketches.keys() == first.sketches.keys() and cached.read_bytes()[:2] == b"PK"
