@@ -7,7 +7,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from lineage.cli._output import Format, err_console, info, render_rows
+from lineage.cli._output import Format, info, render_rows
 from lineage.cli.options import Dtype, Executor, opt
 
 
@@ -49,50 +49,22 @@ def extract_cmd(
 
     Example: lineage extract ./models/my-model model.gguf --n-probes 100 --max-new-tokens 64 --out dna/
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from lineage.dna.record import GenerationConfig
-    from lineage.dna.files import dna_filename, save_dna
-    from lineage.dna.executors import extract_all, make_executor
-    from lineage.dna.extract import ExtractConfig, Extractor
-    from lineage.errors import LineageError
+    from lineage.cli._progress import ModelProgress
     from lineage.cli.options import settings_from
+    from lineage.dna.extract import ExtractConfig, extract_dna
+    from lineage.dna.record import GenerationConfig
 
     cfg = ExtractConfig(  # batch_size is 'auto' or an int (its parser's)
         probes=probes, n_probes=n_probes, probe_seed=probe_seed, encoder=encoder, device=device,
         dtype=dtype, batch_size=batch_size, dna_dim=dna_dim, projection_seed=projection_seed,
         generation=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     seed=seed, chat_template=chat_template))
-    cache = cache_dir or settings_from().cache_dir
-    runner = make_executor(executor, address)
-    cfg = runner.configure(cfg)
-    rows = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=err_console,
-                  transient=False, disable=not err_console.is_terminal) as bar:
-        overall = bar.add_task("models", total=len(models), rate="")
-        tasks: dict[str, int] = {}
-
-        def progress(model_id: str, done: int, total: int, n_tokens: int) -> None:
-            if model_id not in tasks:
-                tasks[model_id] = bar.add_task(f"  {model_id}", total=total, rate="")
-            t = bar.tasks[tasks[model_id]]
-            rate = f"{n_tokens / t.elapsed:.1f} tok/s" if n_tokens and t.elapsed else ""
-            bar.update(tasks[model_id], completed=done, rate=rate)
-
-        ex = Extractor(cfg, cache, progress=progress)
-        for m in models:  # fail on a bad path before spending minutes on the others
-            ex.check(m)
-        for _, d in extract_all(ex, models, runner):
-            if isinstance(d, LineageError):
-                raise d
-            path = save_dna(d, out / dna_filename(d.model_id))
-            rep = ex.reports[-1]
-            rows.append({"model": d.model_id, "n_empty": d.n_empty, "degenerate": d.degenerate,
-                         "cached": rep.n_cached, "seconds": round(rep.seconds, 2),
-                         "tokens_per_s": round(rep.tokens_per_s, 1), "file": str(path)})
-            bar.advance(overall)
-        runner.close()
+    with ModelProgress() as hook:
+        results = extract_dna(models, config=cfg, out=out, cache_dir=cache_dir or settings_from().cache_dir,
+                              progress=hook, executor=executor, address=address)
+    rows = [{"model": r.dna.model_id, "n_empty": r.dna.n_empty, "degenerate": r.dna.degenerate,
+             "cached": r.report.n_cached, "seconds": round(r.report.seconds, 2),
+             "tokens_per_s": round(r.report.tokens_per_s, 1), "file": str(r.path)} for r in results]
     render_rows(rows, format, title="DNA extraction")
     degenerate = [r["model"] for r in rows if r["degenerate"]]
     if degenerate:

@@ -2,8 +2,9 @@
 
 An executor takes the models to extract and hands back, per model, its DNA or the
 :class:`~lineage.errors.LineageError` that stopped it, in the order asked for. The
-caller (``lineage ingest``, ``lineage extract``) writes results exactly as before, so
-the graph is written once, by one process, whatever ran the models.
+caller (``lineage ingest``, :func:`~lineage.dna.extract.extract_dna` behind ``lineage
+extract``) writes results exactly as before, so the graph is written once, by one
+process, whatever ran the models.
 
 ``local`` (the default) extracts lazily, one model at a time, when its result is
 asked for: today's behaviour, progress bars included. ``ray`` submits every model at
@@ -41,10 +42,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
 from lineage.errors import ConfigError, GenerationError, LineageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lineage.dna.extract import ExtractConfig, Extractor, ExtractReport
+    from lineage.dna.extract import ExtractConfig, Extractor, ExtractReport, ExtractResult
     from lineage.dna.record import DNA
 
-__all__ = ["ExecutorName", "LocalExecutor", "RayExecutor", "make_executor", "extract_all"]
+__all__ = ["ExecutorName", "LocalExecutor", "RayExecutor", "make_executor", "extract_all", "extract_each"]
 
 ExecutorName = Literal["local", "ray"]
 
@@ -75,7 +76,10 @@ class _LocalRun:
         self.extractor = extractor
 
     def result(self, entry) -> "DNA":
-        return self.extractor.extract(entry)
+        return self.outcome(entry)[0]
+
+    def outcome(self, entry) -> tuple["DNA", "ExtractReport"]:
+        return self.extractor.extract_with_report(entry)
 
 
 class RayExecutor:
@@ -195,11 +199,14 @@ class _RayRun:
         self.ray, self.extractor, self.refs = ray, extractor, refs
 
     def result(self, entry) -> "DNA":
+        return self.outcome(entry)[0]
+
+    def outcome(self, entry) -> tuple["DNA", "ExtractReport"]:
         from lineage.dna.extract import entry_from
 
         entry = entry_from(entry)
         if entry.id not in self.refs:  # not submitted (e.g. a precomputed DNA): run it here
-            return self.extractor.extract(entry)
+            return self.extractor.extract_with_report(entry)
         ref = self.refs.pop(entry.id)
         ray = self.ray
         try:
@@ -218,7 +225,7 @@ class _RayRun:
         if self.extractor.progress:
             n = report.n_cached + report.n_generated
             self.extractor.progress(entry.id, n, n, report.n_tokens)
-        return dna
+        return dna, report
 
 
 # -- the worker side --------------------------------------------------------------------
@@ -237,8 +244,7 @@ def extract_on_worker(config: "ExtractConfig", cache_dir: str, entry) -> tuple["
     ex = _extractors.get(key)
     if ex is None:
         ex = _extractors[key] = Extractor(config, cache_dir=cache_dir)
-    dna = ex.extract(entry)
-    return dna, ex.reports[-1]
+    return ex.extract_with_report(entry)
 
 
 def _ray_task(task: Callable, config_json: str, cache_dir: str, entry_json: dict):
@@ -278,12 +284,30 @@ def make_executor(name: "ExecutorName | str | LocalExecutor | RayExecutor" = "lo
     raise ConfigError(f"unknown executor {name!r}", hint="use local or ray")
 
 
-def extract_all(extractor: "Extractor", entries: Sequence, executor: LocalExecutor | RayExecutor
-                ) -> Iterator[tuple[Any, "DNA | LineageError"]]:
-    """``(entry, DNA or the LineageError that stopped it)`` for every entry, in order."""
-    run = executor.submit(extractor, list(entries))
+def extract_each(extractor: "Extractor", entries: Sequence, executor: LocalExecutor | RayExecutor,
+                 on_start: Callable[[Any], None] | None = None
+                 ) -> Iterator[tuple[Any, "ExtractResult | LineageError"]]:
+    """``(entry, ExtractResult or the LineageError that stopped it)`` for every entry, in order.
+
+    ``on_start(entry)`` is called just before an entry's result is awaited: with ``local``
+    that is when the model starts; with ``ray`` every task already runs.
+    """
+    from lineage.dna.extract import ExtractResult, entry_from
+
+    entries = [entry_from(e) for e in entries]
+    run = executor.submit(extractor, entries)
     for e in entries:
+        if on_start is not None:
+            on_start(e)
         try:
-            yield e, run.result(e)
+            yield e, ExtractResult(*run.outcome(e))
         except LineageError as err:
             yield e, err
+
+
+def extract_all(extractor: "Extractor", entries: Sequence, executor: LocalExecutor | RayExecutor
+                ) -> Iterator[tuple[Any, "DNA | LineageError"]]:
+    """``(entry, DNA or the LineageError that stopped it)`` for every entry, in order
+    (:func:`extract_each` without the reports; entries are given back as they were passed)."""
+    for e, (_, outcome) in zip(entries, extract_each(extractor, entries, executor)):
+        yield e, outcome if isinstance(outcome, LineageError) else outcome.dna

@@ -5,11 +5,17 @@ Stages (each testable alone): :mod:`lineage.dna.probes` (ordered, hashed probe s
 :mod:`lineage.dna.encoders` (answer embeddings, empty answers -> zero rows),
 :mod:`lineage.core.dna_math` (row reduction, concatenation, shared projection).
 
+:func:`extract_dna` is the entry point (``lineage extract`` is it plus rendering): every
+model through one :class:`Extractor`, run by an executor from :mod:`lineage.dna.executors`,
+one :class:`ExtractResult` (DNA, report, file) per model.
+
 Example
 -------
->>> from lineage.dna.extract import ExtractConfig, Extractor
+>>> from lineage.dna.extract import ExtractConfig, Extractor, extract_dna
 >>> ex = Extractor(ExtractConfig(n_probes=100), cache_dir="~/.cache/lineage")   # doctest: +SKIP
 >>> dna = ex.extract("models/my-model")                                         # doctest: +SKIP
+>>> results = extract_dna(["models/a", "models/b"], out="dna/")                 # doctest: +SKIP
+>>> [(r.dna.model_id, r.report.n_cached, r.path) for r in results]              # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lineage.dna.record import DNA, GenerationConfig, Provenance
 from lineage.errors import ConfigError, DegenerateModelError, ModelLoadError, ProvenanceMismatch
 
-__all__ = ["ExtractConfig", "Extractor", "ExtractReport", "extract_dna", "entry_from"]
+__all__ = ["ExtractConfig", "Extractor", "ExtractReport", "ExtractResult", "extract_dna", "entry_from"]
 
 DEGENERATE_FRACTION = 0.5
 
@@ -138,6 +144,26 @@ def entry_from(model) -> "object":
 
 
 ProgressFn = Callable[[str, int, int, int], None]  # (model id, probes done, probes total, tokens so far)
+#: ``progress(event, info)``: the events ``lineage.graph.ingest`` emits too, so one progress display serves both.
+ProgressHook = Callable[[str, dict], None]
+
+
+@dataclass
+class ExtractResult:
+    """One model's outcome in :func:`extract_dna`.
+
+    Attributes
+    ----------
+    dna : DNA
+    report : ExtractReport
+        What extracting it took (a precomputed DNA: no answers generated or cached).
+    path : Path or None
+        The DNA file written (None without ``out``).
+    """
+
+    dna: DNA
+    report: ExtractReport
+    path: Path | None = None
 
 
 class Extractor:
@@ -245,6 +271,14 @@ class Extractor:
 
     def extract(self, entry) -> DNA:
         """The DNA of one model (ManifestEntry, folder, .gguf path or hub id)."""
+        return self.extract_with_report(entry)[0]
+
+    def extract_with_report(self, entry) -> tuple[DNA, ExtractReport]:
+        """The DNA of one model and what extracting it took.
+
+        The report of a generated DNA is also appended to ``reports``; a precomputed DNA
+        (read from its file, nothing generated) gets a report of its own that is not.
+        """
         t0 = time.perf_counter()
         entry = entry_from(entry)
         if entry.source_kind == "dna":
@@ -254,38 +288,76 @@ class Extractor:
             d = load_precomputed(entry.dna, model_id=entry.id)
             ref = DNA(model_id="(this config)", vector=d.vector, provenance=self.provenance_)
             check_comparable([ref, d])
-            return d
+            return d, ExtractReport(model_id=entry.id, n_empty=d.n_empty, degenerate=d.degenerate,
+                                    seconds=time.perf_counter() - t0)
         answers, rep = self.answers(entry)
         meta = {"source": entry.source_kind}
         d = self.dna_from_answers(entry.id, answers, meta)
         rep.n_empty, rep.degenerate, rep.seconds = d.n_empty, d.degenerate, time.perf_counter() - t0
         self.reports.append(rep)
-        return d
+        return d, rep
 
 
 def extract_dna(models: Iterable, config: ExtractConfig | None = None, out: str | Path | None = None,
-                cache_dir: str | Path | None = None, progress: ProgressFn | None = None) -> list[DNA]:
+                cache_dir: str | Path | None = None, progress: ProgressHook | None = None,
+                executor: str | object = "local", address: str | None = None) -> list[ExtractResult]:
     """Extract the DNA of every model; with ``out``, also write ``<out>/<dna_filename(id)>``.
+
+    Every source is checked (path, weights, tokenizer files) before any model is run, so a
+    typo fails in seconds, not after the other models. Models run through ``executor``
+    (:mod:`lineage.dna.executors`); each DNA file is written as soon as its model is done.
+    The first model that fails stops the call with its :class:`~lineage.errors.LineageError`
+    (files already written stay; rerunning resumes from the response cache).
 
     Parameters
     ----------
     models : iterable of ManifestEntry, path or hub id
     config : ExtractConfig, optional
+        Default ``ExtractConfig()``; the Ray executor pins ``auto`` device and dtype to its workers'.
     out : path, optional
     cache_dir : path, optional
-        Defaults to ``Settings().cache_dir``.
+        Response cache root; defaults to ``Settings().cache_dir``.
+    progress : callable, optional
+        ``progress(event, info)`` with the events of :func:`lineage.graph.ingest.ingest`:
+        ``model_start`` ``{"model"}``, ``extract_progress`` ``{"model", "done", "total", "tokens"}``
+        after each batch of answers, ``model_done`` ``{"model", "skipped": False}`` and
+        ``model_failed`` ``{"model", "error"}``.
+    executor : {"local", "ray"} or an executor object
+        Where models run: this process, one at a time (default), or one Ray task each. An
+        executor named here is closed on return; an executor object is left to its caller.
+    address : str, optional
+        Ray cluster address (``executor="ray"`` only).
 
     Returns
     -------
-    list of DNA, in the order of ``models``
+    list of ExtractResult, in the order of ``models``
     """
+    from lineage.dna.executors import extract_each, make_executor
     from lineage.dna.files import dna_filename, save_dna
+    from lineage.errors import LineageError
 
-    ex = Extractor(config, cache_dir, progress=progress)
-    result = []
-    for m in models:
-        d = ex.extract(m)
-        if out is not None:
-            save_dna(d, Path(out) / dna_filename(d.model_id))
-        result.append(d)
-    return result
+    emit = progress or (lambda event, info: None)
+
+    def on_batch(model_id: str, done: int, total: int, tokens: int) -> None:
+        emit("extract_progress", {"model": model_id, "done": done, "total": total, "tokens": tokens})
+
+    entries = [entry_from(m) for m in models]
+    runner = make_executor(executor, address)
+    try:
+        ex = Extractor(runner.configure(config), cache_dir, progress=on_batch)
+        for e in entries:  # fail on a bad path before spending minutes on the others
+            ex.check(e)
+        results = []
+        for entry, outcome in extract_each(ex, entries, runner,
+                                           on_start=lambda e: emit("model_start", {"model": e.id})):
+            if isinstance(outcome, LineageError):
+                emit("model_failed", {"model": entry.id, "error": outcome.message})
+                raise outcome
+            if out is not None:
+                outcome.path = save_dna(outcome.dna, Path(out) / dna_filename(outcome.dna.model_id))
+            results.append(outcome)
+            emit("model_done", {"model": entry.id, "skipped": False})
+    finally:
+        if runner is not executor:  # made here: ours to close
+            runner.close()
+    return results

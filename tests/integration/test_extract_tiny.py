@@ -47,9 +47,35 @@ def test_adding_a_model_never_changes_another(models, tmp_path):
     alone = extract_dna([models["gpt2"]], config=CFG, cache_dir=tmp_path / "c1")
     together = extract_dna([models["llama"], models["gpt2"]], config=CFG, cache_dir=tmp_path / "c2",
                            out=tmp_path / "out")
-    assert np.array_equal(alone[0].vector, together[1].vector)
-    assert not np.allclose(together[0].vector, together[1].vector)
-    assert len(list((tmp_path / "out").glob("*.dna.json"))) == 2
+    assert np.array_equal(alone[0].dna.vector, together[1].dna.vector)
+    assert not np.allclose(together[0].dna.vector, together[1].dna.vector)
+    assert sorted((tmp_path / "out").glob("*.dna.json")) == sorted(r.path for r in together)
+    assert alone[0].path is None
+
+
+def test_extract_dna_reports_each_model_and_its_progress(models, tmp_path):
+    events = []
+    first = extract_dna([models["gpt2"], models["llama"]], config=CFG, cache_dir=tmp_path / "c",
+                        progress=lambda event, info: events.append((event, info["model"])))
+    assert [r.report.model_id for r in first] == [r.dna.model_id for r in first] == ["gpt2", "llama"]
+    assert all(r.report.n_generated == 10 and r.report.n_cached == 0 and r.report.n_tokens > 0 for r in first)
+    starts = [m for e, m in events if e == "model_start"]
+    done = [m for e, m in events if e == "model_done"]
+    assert starts == done == ["gpt2", "llama"]
+    batches = [m for e, m in events if e == "extract_progress"]
+    assert batches.count("gpt2") == 3 and batches.count("llama") == 3  # 10 probes in batches of 4
+    assert events.index(("model_done", "gpt2")) < events.index(("model_start", "llama"))
+    again = extract_dna([models["llama"]], config=CFG, cache_dir=tmp_path / "c")
+    assert again[0].report.n_cached == 10 and again[0].report.n_generated == 0
+    assert np.array_equal(again[0].dna.vector, first[1].dna.vector)
+
+
+def test_extract_dna_checks_every_source_before_running_any(models, tmp_path):
+    events = []
+    with pytest.raises(ModelLoadError, match="missing"):
+        extract_dna([models["gpt2"], tmp_path / "missing"], config=CFG, cache_dir=tmp_path / "c",
+                    out=tmp_path / "out", progress=lambda event, info: events.append(event))
+    assert events == [] and not (tmp_path / "out").exists()
 
 
 def test_cache_hit_loads_no_model_and_generates_nothing(models, extractor):
