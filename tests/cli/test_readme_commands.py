@@ -1,8 +1,8 @@
 """Every `lineage ...` command the README shows exists, with the options it is shown with.
 
 The README is what a new user copies from; a renamed command or option must fail here,
-not in their shell. (`lineage demo`, which `bash scripts/demo.sh` runs, is run end to end
-on the tiny zoo by tests/integration/test_ingest_zoo.py.)
+not in their shell. The quick start itself is run, command by command, by
+tests/cli/test_readme_quickstart.py.
 """
 
 from __future__ import annotations
@@ -17,21 +17,28 @@ from lineage.cli.app import get_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def readme_commands() -> list[list[str]]:
-    """Argument lists of every `lineage ...` line in the README's shell code blocks
-    (comments dropped, `a && b` split)."""
-    out, lang = [], None
+def readme_shell_lines(section: str | None = None) -> list[str]:
+    """Every command line of the README's shell code blocks (comments dropped, `a && b` split,
+    a leading `$ ` removed); with ``section``, only the blocks under the ``## <section>`` heading."""
+    out, lang, inside = [], None, section is None
     for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("## ") and section is not None and lang is None:
+            inside = line[3:].strip().startswith(section)
         if line.startswith("```"):
             lang = None if lang is not None else (line[3:].strip() or "text")
             continue
-        if lang not in ("bash", "sh", "console", "text"):
+        if not inside or lang not in ("bash", "sh", "console", "text"):
             continue
         for part in line.split("#")[0].split("&&"):
             part = part.strip().removeprefix("$ ")
-            if part.startswith("lineage "):
-                out.append(shlex.split(part))
+            if part:
+                out.append(part)
     return out
+
+
+def readme_commands() -> list[list[str]]:
+    """Argument lists of every `lineage ...` line in the README's shell code blocks."""
+    return [shlex.split(line) for line in readme_shell_lines() if line.startswith("lineage ")]
 
 
 def test_the_readme_shows_commands():
