@@ -72,6 +72,26 @@ def test_ray_gives_the_same_dnas_as_local(zoo, cluster, tmp_path):
     assert answers(tmp_path / "cache-ray") == answers(tmp_path / "cache-local")
 
 
+def test_extract_dna_on_ray_reports_each_model_and_leaves_the_session_running(zoo, cluster, tmp_path):
+    """What `lineage extract --executor ray` calls: reports come back from the workers (here all
+    answers are cached by a local run first), files are written here, and a Ray session the
+    caller started is still up afterwards."""
+    from lineage.dna.extract import extract_dna
+
+    entries = load_manifest(zoo.manifest_path).models[:2]
+    local = extract_dna(entries, config=_config(), cache_dir=tmp_path / "cache")
+    events = []
+    remote = extract_dna(entries, config=_config(), cache_dir=tmp_path / "cache", out=tmp_path / "dna",
+                         executor="ray", progress=lambda event, info: events.append((event, info["model"])))
+    assert [r.dna.model_id for r in remote] == [r.report.model_id for r in remote] == [e.id for e in entries]
+    assert all(r.report.n_cached == N_PROBES and r.report.n_generated == 0 for r in remote)
+    for a, b in zip(local, remote):
+        np.testing.assert_array_equal(a.dna.vector, b.dna.vector)
+        assert b.path.parent == tmp_path / "dna" and b.path.exists()
+    assert [m for e, m in events if e == "model_done"] == [e.id for e in entries]
+    assert ray.is_initialized()
+
+
 def test_a_model_that_fails_on_a_worker_is_returned_as_its_error(zoo, cluster, tmp_path):
     from lineage.errors import ModelLoadError
     from lineage.manifest import ManifestEntry
