@@ -1,4 +1,4 @@
-"""CycloneDX 1.6 JSON through ``cyclonedx-python-lib``.
+"""CycloneDX 1.6 JSON, checked with ``cyclonedx-python-lib``'s schema validator.
 
 One ``machine-learning-model`` component per model (bom-ref ``model:<id>``): name,
 version (the release date where known), licence, SHA-256 hashes where a property holds
@@ -14,6 +14,14 @@ are properties of the model's component (``lineage:undocumented-relation``,
 Every value a property carries is text; ``lineage:properties`` holds the model's
 properties as one JSON map, so a document parses back into the same models and relations
 (:func:`from_cyclonedx`).
+
+The document is built here as plain dicts in the shape ``cyclonedx-python-lib`` writes
+(keys in its order, properties, hashes, ancestors and components sorted as its sorted
+sets sort them, every model listed under ``dependencies``): its object model cost ~7 ms
+a component (sorted sets, py-serializable), 36-75 s for 10,000 models, and its ``Bom``
+registers dependencies with a linear scan, quadratic in components. The tests validate
+the documents with the library's own JSON-schema validator, and check that the library
+reads one into its object model and writes the same document back.
 """
 
 from __future__ import annotations
@@ -22,11 +30,12 @@ import json
 import re
 from datetime import datetime, timezone
 from typing import Any
+from uuid import uuid4
 
 from lineage.export.data import LINEAGE_EDGE_TYPES, Edge, ExportData, Node, dumps_value, spdx_licence
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_CHUNK = 500
+_ML = "machine-learning-model"
 _HASH_PROPS = ("weights_sha256", "weights_key", "source_sha256")
 #: Edge properties repeated as their own readable CycloneDX property (all of them are in lineage:edge-properties).
 _READABLE_EDGE = ("relation", "source", "confidence", "p_value", "distance", "channel", "kind", "method",
@@ -39,24 +48,23 @@ def model_ref(model_id: str) -> str:
     return f"model:{model_id}"
 
 
-def _prop(name: str, value: Any) -> Any:
-    from cyclonedx.model import Property
-
-    return Property(name=name, value=value if isinstance(value, str) else dumps_value(value))
+def _prop(name: str, value: Any) -> tuple[str, str]:
+    return (name, value if isinstance(value, str) else dumps_value(value))
 
 
-def _licence(text: str):
-    from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+def _props(pairs) -> list[dict]:
+    """Properties as the library writes its sorted set of them: by name, then value, no repeats."""
+    return [{"name": k, "value": v} for k, v in sorted(set(pairs))]
 
+
+def _licence(text: str) -> dict:
     expr = spdx_licence(text)
     if expr is None:  # an unusual licence string: kept as a name
-        return DisjunctiveLicense(name=text)
-    return LicenseExpression(expr) if " " in expr else DisjunctiveLicense(id=expr)
+        return {"license": {"name": text}}
+    return {"expression": expr} if " " in expr else {"license": {"id": expr}}
 
 
-def _ancestor(child: str, i: int, e: Edge, refs: dict[str, str], names: dict[str, str]):
-    from cyclonedx.model.component import Component, ComponentType
-
+def _ancestor(child: str, i: int, e: Edge, refs: dict[str, str], names: dict[str, str]) -> dict:
     props = [_prop("lineage:model-id", e.target), _prop("lineage:ref", refs.get(e.target, model_ref(e.target))),
              _prop("lineage:edge-type", e.type), _prop("lineage:claim", e.claim)]
     if e.type == "DECLARED_PARENT":
@@ -66,17 +74,18 @@ def _ancestor(child: str, i: int, e: Edge, refs: dict[str, str], names: dict[str
     props += [_prop(f"lineage:{k.replace('_', '-')}", e.props[k]) for k in _READABLE_EDGE
               if k in e.props and k != "source"]
     props.append(_prop("lineage:edge-properties", e.props))
-    return Component(name=names.get(e.target, e.target), type=ComponentType.MACHINE_LEARNING_MODEL,
-                     bom_ref=f"ancestor:{i}:{model_ref(child)}", properties=props)
+    return {"bom-ref": f"ancestor:{i}:{model_ref(child)}", "name": names.get(e.target, e.target),
+            "properties": _props(props), "type": _ML}
+
+
+def _component_order(c: dict) -> tuple:
+    """The library's component order: type, group, name, version, bom-ref (a missing value last)."""
+    group, version = c.get("group"), c.get("version")
+    return (group is None, group or "", c["name"], version is None, version or "", c["bom-ref"])
 
 
 def to_cyclonedx(data: ExportData, *, timestamp: datetime | None = None, tool_version: str = "") -> str:
     """A CycloneDX 1.6 JSON BOM of the models and their lineage (one component per model)."""
-    from cyclonedx.model import HashAlgorithm, HashType
-    from cyclonedx.model.bom import Bom, BomMetaData
-    from cyclonedx.model.component import Component, ComponentType, Pedigree
-    from cyclonedx.output.json import JsonV1Dot6
-
     data = data.only(LINEAGE_EDGE_TYPES)
     refs = {n.id: model_ref(n.id) for n in data.nodes}
     names = {n.id: str(n.props.get("name") or n.id) for n in data.nodes}
@@ -97,41 +106,42 @@ def to_cyclonedx(data: ExportData, *, timestamp: datetime | None = None, tool_ve
     components = []
     for n in data.nodes:
         p = n.props
-        hashes = [HashType(alg=HashAlgorithm.SHA_256, content=str(p[k])) for k in _HASH_PROPS
-                  if isinstance(p.get(k), str) and _SHA256.match(p[k])]
+        c: dict = {"bom-ref": refs[n.id]}
+        if p.get("organisation"):
+            c["group"] = str(p["organisation"])
+        hashes = sorted({str(p[k]) for k in _HASH_PROPS if isinstance(p.get(k), str) and _SHA256.match(p[k])})
+        if hashes:
+            c["hashes"] = [{"alg": "SHA-256", "content": h} for h in hashes]
+        if p.get("licence"):
+            c["licenses"] = [_licence(str(p["licence"]))]
+        c["name"] = names[n.id]
+        ancestors = [_ancestor(n.id, i, e, refs, names) for i, e in enumerate(parents.get(n.id, []))]
+        if ancestors:
+            c["pedigree"] = {"ancestors": sorted(ancestors, key=_component_order)}
         props = [_prop("lineage:model-id", n.id)]
         props += [_prop(f"lineage:{k.replace('_', '-')}", p[k]) for k in _READABLE_NODE if p.get(k) is not None]
         props += extra.get(n.id, [])
         props.append(_prop("lineage:properties", p))
-        ancestors = [_ancestor(n.id, i, e, refs, names) for i, e in enumerate(parents.get(n.id, []))]
-        components.append(Component(
-            name=names[n.id], type=ComponentType.MACHINE_LEARNING_MODEL, bom_ref=refs[n.id],
-            version=str(p["release_date"]) if p.get("release_date") else None,
-            group=str(p["organisation"]) if p.get("organisation") else None,
-            licenses=[_licence(str(p["licence"]))] if p.get("licence") else None,
-            hashes=hashes or None, properties=props,
-            pedigree=Pedigree(ancestors=ancestors) if ancestors else None,
-        ))
-    from cyclonedx.model.tool import ToolRepository
-
-    def bom_json(chunk: list, *, with_meta: bool) -> dict:
-        meta = BomMetaData(
-            timestamp=timestamp or datetime.now(timezone.utc),
-            tools=ToolRepository(components=[Component(name="lineage", version=tool_version or None,
-                                                       type=ComponentType.APPLICATION)]),
-            properties=[_prop("lineage:n-models", len(data.nodes)), _prop("lineage:n-relations", len(data.edges))],
-        ) if with_meta else None
-        writer = JsonV1Dot6(Bom(components=chunk, metadata=meta))
-        writer.generate()
-        return writer._bom_json  # the generated document as a dict (saves a dumps/loads per chunk)
-
-    # The library's Bom registers every component as a dependency with a linear scan (quadratic
-    # in the number of components): serialise in chunks through it and join the component lists.
-    doc = bom_json(components[:_CHUNK], with_meta=True)
-    for i in range(_CHUNK, len(components), _CHUNK):
-        part = bom_json(components[i:i + _CHUNK], with_meta=False)
-        doc.setdefault("components", []).extend(part.get("components", []))
-        doc.setdefault("dependencies", []).extend(part.get("dependencies", []))
+        c["properties"] = _props(props)
+        c["type"] = _ML
+        if p.get("release_date"):
+            c["version"] = str(p["release_date"])
+        components.append(c)
+    components.sort(key=_component_order)
+    tool = {"name": "lineage", "type": "application", **({"version": tool_version} if tool_version else {})}
+    doc: dict = {}
+    if components:
+        doc["components"] = components
+        doc["dependencies"] = [{"ref": r} for r in sorted(c["bom-ref"] for c in components)]
+    doc["metadata"] = {
+        "properties": _props([_prop("lineage:n-models", len(data.nodes)),
+                              _prop("lineage:n-relations", len(data.edges))]),
+        "timestamp": (timestamp or datetime.now(timezone.utc)).isoformat(),
+        "tools": {"components": [tool]},
+    }
+    doc.update({"serialNumber": f"urn:uuid:{uuid4()}", "version": 1,
+                "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json", "bomFormat": "CycloneDX",
+                "specVersion": "1.6"})
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 

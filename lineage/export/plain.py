@@ -1,11 +1,16 @@
 """Plain JSON (``{"nodes": [...], "edges": [...]}`` with every property) and GraphML
-(networkx's writer: opens in Gephi, yEd, Cytoscape and networkx).
+(opens in Gephi, yEd, Cytoscape and networkx).
 
 GraphML attributes are scalars, so a list or map property (``declared_base_models``)
 is written as JSON text and its name listed in the graph attribute
 ``lineage_json_node_keys`` / ``lineage_json_edge_keys``; reading it back restores it.
 Each node also gets a ``label`` attribute (its name, else its id) for the viewers, and
 each edge a ``type`` attribute (its relation type).
+
+The GraphML text is written here, byte for byte what ``networkx.write_graphml`` writes
+for the same ``MultiDiGraph`` (a test compares the two): networkx builds an ElementTree
+element per node, edge and value first, 15 s of a 20 s export of 10,000 models and
+138k relations.
 """
 
 from __future__ import annotations
@@ -42,37 +47,109 @@ def _scalar(v: Any) -> bool:
     return isinstance(v, (str, int, float, bool))
 
 
+#: Python type -> GraphML ``attr.type``, as networkx maps them (bool before int: a bool is an int).
+_XML_TYPES = {str: "string", int: "long", float: "double", bool: "boolean"}
+_GRAPHML_HEAD = (
+    "<?xml version='1.0' encoding='utf-8'?>\n"
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">'
+)
+
+
+def _attrs(props: dict, json_keys: set) -> list[tuple[str, Any]]:
+    out = []
+    for k, v in props.items():
+        if v is None:
+            continue
+        if not _scalar(v):
+            json_keys.add(k)
+            v = json.dumps(v, ensure_ascii=False)
+        out.append((k, v))
+    return out
+
+
+def _xml_attr(text: str) -> str:
+    """ElementTree's attribute escaping (what networkx's writer produces)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#09;")
+    return text
+
+
+def _xml_text(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
 def to_graphml(data: ExportData) -> str:
     """The graph as GraphML text (a directed multigraph: two models may share several relations)."""
-    import networkx as nx
-
-    g = nx.MultiDiGraph()
-    json_node, json_edge = set(), set()
+    json_node: set[str] = set()
+    json_edge: set[str] = set()
+    # Nodes and edges in networkx's order: nodes as added (an edge's unknown end is added
+    # bare), edges grouped by source node, then by target in first-seen order, keyed 0, 1, ...
+    node_attrs: dict[str, list | None] = {}
     for n in data.nodes:
-        attrs = {}
-        for k, v in n.props.items():
-            if v is None:
-                continue
-            if not _scalar(v):
-                json_node.add(k)
-                v = json.dumps(v, ensure_ascii=False)
-            attrs[k] = v
-        g.add_node(n.id, label=str(n.props.get("name") or n.id), **attrs)
+        node_attrs[n.id] = [("label", str(n.props.get("name") or n.id)), *_attrs(n.props, json_node)]
+    out_edges: dict[str, dict[str, list]] = {}
     for e in data.edges:
-        attrs = {}
-        for k, v in e.props.items():
-            if v is None:
-                continue
-            if not _scalar(v):
-                json_edge.add(k)
-                v = json.dumps(v, ensure_ascii=False)
-            attrs[k] = v
-        g.add_edge(e.source, e.target, type=e.type, **attrs)
-    g.graph["lineage_json_node_keys"] = json.dumps(sorted(json_node))
-    g.graph["lineage_json_edge_keys"] = json.dumps(sorted(json_edge))
-    buf = io.BytesIO()
-    nx.write_graphml(g, buf, encoding="utf-8")
-    return buf.getvalue().decode("utf-8")
+        for end in (e.source, e.target):
+            node_attrs.setdefault(end, None)
+        out_edges.setdefault(e.source, {}).setdefault(e.target, []).append(
+            [("type", e.type), *_attrs(e.props, json_edge)])
+    graph_attrs = [("lineage_json_node_keys", json.dumps(sorted(json_node))),
+                   ("lineage_json_edge_keys", json.dumps(sorted(json_edge)))]
+
+    keys: dict[tuple, str] = {}  # (name, attr.type, scope) -> key id, numbered in first-use order
+    key_lines: list[str] = []
+
+    def data_lines(attrs: list, scope: str, indent: str) -> list[str]:
+        lines = []
+        for k, v in attrs:
+            kind = _XML_TYPES.get(type(v))
+            if kind is None:
+                raise TypeError(f"GraphML does not support type {type(v)} as data values.")
+            kid = keys.get((k, kind, scope))
+            if kid is None:
+                kid = keys[(k, kind, scope)] = f"d{len(keys)}"
+                key_lines.append(f'  <key id="{kid}" for="{scope}" attr.name="{_xml_attr(k)}" attr.type="{kind}" />')
+            text = _xml_text(str(v))
+            lines.append(f'{indent}<data key="{kid}">{text}</data>' if text else f'{indent}<data key="{kid}" />')
+        return lines
+
+    graph_data = data_lines(graph_attrs, "graph", "    ")
+    body: list[str] = []
+    for nid, attrs in node_attrs.items():
+        if attrs is None:
+            body.append(f'    <node id="{_xml_attr(nid)}" />')
+            continue
+        body.append(f'    <node id="{_xml_attr(nid)}">')
+        body += data_lines(attrs, "node", "      ")
+        body.append("    </node>")
+    for src in node_attrs:
+        for tgt, edges in out_edges.get(src, {}).items():
+            head = f'    <edge source="{_xml_attr(src)}" target="{_xml_attr(tgt)}" id="'
+            for key, attrs in enumerate(edges):
+                body.append(f'{head}{key}">')
+                body += data_lines(attrs, "edge", "      ")
+                body.append("    </edge>")
+    return "\n".join([_GRAPHML_HEAD, *reversed(key_lines), '  <graph edgedefault="directed">', *body, *graph_data,
+                      "  </graph>", "</graphml>", ""])
 
 
 def from_graphml(text: str) -> ExportData:

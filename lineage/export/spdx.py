@@ -9,13 +9,19 @@ relationship's comment says in words where the claim comes from (metadata or evi
 and what backs it; an ``Annotation`` on it (type ``other``) holds its properties as JSON,
 and one on each package holds the model's properties, so a document parses back into
 the same models and relations (:func:`from_spdx`).
+
+The JSON-LD is written here as plain dicts, byte for byte what the bindings'
+``JSONLDSerializer`` writes for the same objects: building ~100k binding objects and
+encoding them took 26-46 s for 10,000 models. The bindings still check every document
+the tests write: :func:`load_spdx` decodes and type-checks it, and re-encoding what they
+decoded must give the same text.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from lineage.export.data import LINEAGE_EDGE_TYPES, Edge, ExportData, Node, dumps_value, spdx_licence
@@ -50,69 +56,83 @@ def _comment(e: Edge) -> str:
             f"(score {p.get('score')}, p-value {p.get('p_value')}); no metadata declares it")
 
 
+def _spdx_time(d: datetime) -> str:
+    """``d`` as the bindings write a date-time: whole seconds, ``Z`` for UTC, else the
+    offset in whole minutes (a naive time is local time)."""
+    if d.utcoffset() is None:
+        d = d.astimezone()
+    off = d.utcoffset()
+    extra = off % timedelta(minutes=-1 if off.total_seconds() < 0 else 1)
+    if extra:
+        d = d.replace(tzinfo=timezone(off - extra))
+    if d.utcoffset().seconds == 0:
+        d = d.astimezone(timezone.utc)
+    d = d.replace(microsecond=0)
+    return d.strftime("%Y-%m-%dT%H:%M:%SZ") if d.tzinfo == timezone.utc else d.isoformat()
+
+
 def to_spdx(data: ExportData, *, timestamp: datetime | None = None, tool_version: str = "") -> str:
     """An SPDX 3.0.1 JSON-LD document: an AIPackage per model and a relationship per lineage claim."""
-    from spdx_python_model import v3_0_1 as s
-
     data = data.only(LINEAGE_EDGE_TYPES)
-    ci = s.CreationInfo(specVersion="3.0.1", created=timestamp or datetime.now(timezone.utc))
-    agent = s.Tool(spdxId=f"{_NS}tool:lineage", name=f"lineage {tool_version}".strip(), creationInfo=ci)
-    org = s.Organization(spdxId=f"{_NS}agent:lineage", name="lineage", creationInfo=ci)
-    ci.createdBy = [org]
-    ci.createdUsing = [agent]
-    objs: list = [org, agent]
-    packages = {}
+    ci = "_:CreationInfo0"
+    org, tool = f"{_NS}agent:lineage", f"{_NS}tool:lineage"
+    # Each object's keys in the order the bindings write them (most derived class first).
+    objs: list[dict] = [{"type": "Organization", "spdxId": org, "creationInfo": ci, "name": "lineage"},
+                        {"type": "Tool", "spdxId": tool, "creationInfo": ci, "name": f"lineage {tool_version}".strip()}]
+    packages: list[str] = []
     n_ann = 0
 
-    def annotate(subject, statement: dict) -> None:
+    def annotate(subject: str, statement: dict) -> None:
         nonlocal n_ann
         n_ann += 1
-        objs.append(s.Annotation(spdxId=f"{_NS}annotation:{n_ann}", creationInfo=ci, subject=subject,
-                                 annotationType=s.AnnotationType.other, statement=dumps_value(statement)))
+        objs.append({"type": "Annotation", "spdxId": f"{_NS}annotation:{n_ann}", "annotationType": "other",
+                     "statement": dumps_value(statement), "subject": subject, "creationInfo": ci})
 
     for n in data.nodes:
         p = n.props
-        pkg = s.ai_AIPackage(spdxId=model_iri(n.id), name=str(p.get("name") or n.id), creationInfo=ci)
-        pkg.software_primaryPurpose = s.software_SoftwarePurpose.model
-        if p.get("release_date"):
-            pkg.software_packageVersion = str(p["release_date"])
-            t = _release_time(p["release_date"])
-            if t is not None:
-                pkg.releaseTime = t
-        if p.get("source") and str(p.get("source_kind")) == "hub_id":
-            pkg.software_downloadLocation = f"https://huggingface.co/{p['source']}"
+        iri = model_iri(n.id)
+        pkg: dict = {"type": "ai_AIPackage", "spdxId": iri}
         if p.get("architecture"):
-            pkg.ai_typeOfModel = [str(p["architecture"])]
-        packages[n.id] = pkg
+            pkg["ai_typeOfModel"] = [str(p["architecture"])]
+        if p.get("source") and str(p.get("source_kind")) == "hub_id":
+            pkg["software_downloadLocation"] = f"https://huggingface.co/{p['source']}"
+        t = None
+        if p.get("release_date"):
+            pkg["software_packageVersion"] = str(p["release_date"])
+            t = _release_time(p["release_date"])
+        pkg["software_primaryPurpose"] = "model"
+        if t is not None:
+            pkg["releaseTime"] = _spdx_time(t)
+        pkg["creationInfo"] = ci
+        pkg["name"] = str(p.get("name") or n.id)
+        packages.append(iri)
         objs.append(pkg)
-        annotate(pkg, {"lineage": "model", "model_id": n.id, "properties": p})
+        annotate(iri, {"lineage": "model", "model_id": n.id, "properties": p})
         lic = spdx_licence(str(p["licence"])) if p.get("licence") else None
         if lic:
-            expr = s.simplelicensing_LicenseExpression(spdxId=f"{model_iri(n.id)}:licence", creationInfo=ci,
-                                                       simplelicensing_licenseExpression=lic)
-            objs += [expr, s.Relationship(spdxId=f"{model_iri(n.id)}:licence-rel", creationInfo=ci, from_=pkg,
-                                          to=[expr], relationshipType=s.RelationshipType.hasDeclaredLicense)]
+            objs += [{"type": "simplelicensing_LicenseExpression", "spdxId": f"{iri}:licence",
+                      "simplelicensing_licenseExpression": lic, "creationInfo": ci},
+                     {"type": "Relationship", "spdxId": f"{iri}:licence-rel", "from": iri,
+                      "relationshipType": "hasDeclaredLicense", "to": [f"{iri}:licence"], "creationInfo": ci}]
     for i, e in enumerate(data.edges):
-        child, parent = packages[e.source], packages[e.target]
+        rel_id = f"{_NS}relationship:{i}"
+        child, parent = model_iri(e.source), model_iri(e.target)
         if e.type == "UNDOCUMENTED_RELATION":
-            rel = s.Relationship(spdxId=f"{_NS}relationship:{i}", creationInfo=ci, from_=child, to=[parent],
-                                 relationshipType=s.RelationshipType.other, comment=_comment(e))
+            frm, kind, to = child, "other", parent
         else:
-            rel = s.Relationship(spdxId=f"{_NS}relationship:{i}", creationInfo=ci, from_=parent, to=[child],
-                                 relationshipType=s.RelationshipType.ancestorOf, comment=_comment(e))
-        objs.append(rel)
-        annotate(rel, {"lineage": "relation", "type": e.type, "claim": e.claim, "source": e.source,
-                       "target": e.target, "properties": e.props})
-    doc = s.SpdxDocument(spdxId=f"{_NS}document", name="lineage export", creationInfo=ci,
-                         profileConformance=[s.ProfileIdentifierType.core, s.ProfileIdentifierType.software,
-                                             s.ProfileIdentifierType.ai],
-                         element=objs, rootElement=list(packages.values()) or [org])
-    objset = s.SHACLObjectSet()
-    for o in [doc, *objs]:
-        objset.add(o)
-    buf = io.BytesIO()
-    s.JSONLDSerializer().write(objset, buf)
-    return buf.getvalue().decode("utf-8")
+            frm, kind, to = parent, "ancestorOf", child
+        objs.append({"type": "Relationship", "spdxId": rel_id, "from": frm, "relationshipType": kind, "to": [to],
+                     "comment": _comment(e), "creationInfo": ci})
+        annotate(rel_id, {"lineage": "relation", "type": e.type, "claim": e.claim, "source": e.source,
+                          "target": e.target, "properties": e.props})
+    doc = {"type": "SpdxDocument", "spdxId": f"{_NS}document", "element": [o["spdxId"] for o in objs],
+           "profileConformance": ["core", "software", "ai"], "rootElement": packages or [org],
+           "creationInfo": ci, "name": "lineage export"}
+    objs.append(doc)
+    objs.sort(key=lambda o: o["spdxId"])  # the bindings write objects by id, the blank creation info first
+    info = {"type": "CreationInfo", "@id": ci, "created": _spdx_time(timestamp or datetime.now(timezone.utc)),
+            "createdBy": [org], "createdUsing": [tool], "specVersion": "3.0.1"}
+    return json.dumps({"@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld", "@graph": [info, *objs]})
 
 
 def load_spdx(text: str):

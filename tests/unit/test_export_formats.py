@@ -5,6 +5,7 @@ report escapes everything and says in words what the graph says."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from typing import get_args
 
@@ -22,10 +23,12 @@ def population() -> ExportData:
     nodes = [
         Node(root, {"name": root, "family": "f", "release_date": "2024-01-01", "licence": "apache-2.0", "params": 123,
                     "declared_base_models": [], "degenerate": False, "source_fingerprint": "0123abcd" * 2,
-                    "weights_key": "ab" * 32, "status": "ok"}),
+                    "weights_key": "ab" * 32, "status": "ok", "architecture": "LlamaForCausalLM", "n_probes": 20,
+                    "n_empty": 2, "probe_set": "rand", "encoder": "all-MiniLM-L6-v2", "dna_dim": 128}),
         Node(child, {"name": "child <b>", "release_date": "2024-05-01", "licence": "a custom licence",
                      "declared_base_models": [root], "n_empty": 0, "status": "ok"}),
-        Node(uni, {"licence": "MIT OR Apache-2.0", "status": "ok", "release_date": "2024-03-01"}),
+        Node(uni, {"licence": "MIT OR Apache-2.0", "status": "ok", "release_date": "2024-03-01",
+                   "architecture": "a-new-kind", "n_probes": 20, "n_empty": 15, "degenerate": True}),
         Node(odd, {"status": "ok"}),
         Node(plain, {"status": "failed", "error": "missing <path> & more"}),
     ]
@@ -97,6 +100,17 @@ def test_cyclonedx_validates_against_the_1_6_schema_and_says_where_claims_come_f
     assert any(k == "lineage:undocumented-relation" for k, _ in props)
 
 
+def test_cyclonedx_is_what_the_library_writes_for_the_same_bom():
+    """The document is written as dicts; the library reads it into its object model and
+    writes the same document back."""
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.output.json import JsonV1Dot6
+
+    doc = json.loads(to_format(population(), "cyclonedx", tool_version="1.2.3"))
+    writer = JsonV1Dot6(Bom.from_json(json.loads(json.dumps(doc))))
+    assert json.loads(writer.output_as_string()) == doc
+
+
 def test_spdx_is_decoded_by_the_bindings_with_an_ai_package_per_model():
     from spdx_python_model import v3_0_1 as s
 
@@ -115,11 +129,27 @@ def test_spdx_is_decoded_by_the_bindings_with_an_ai_package_per_model():
     assert any("claim from evidence" in r.comment and "confidence 0.97" in r.comment for r in lineage)
     lic = [r for r in rels if r.relationshipType == s.RelationshipType.hasDeclaredLicense]
     assert len(lic) == 2  # apache-2.0 and MIT OR Apache-2.0; the custom text is not an SPDX expression
-    # serialising what was decoded works too (the bindings check required properties on encode)
+    # the document is written as dicts: what the bindings decoded, they encode to the same text
+    # (and they check required properties on encode)
     import io
 
     buf = io.BytesIO()
     s.JSONLDSerializer().write(objs, buf)
+    assert buf.getvalue().decode("utf-8") == text
+    pkg = pkgs[model_iri(IDS[0])]
+    assert pkg.ai_typeOfModel == ["LlamaForCausalLM"] and pkg.software_packageVersion == "2024-01-01"
+
+
+@pytest.mark.parametrize("when", [
+    datetime(2026, 11, 29, 12, 0, 5, 123456, tzinfo=timezone.utc), datetime(2026, 1, 2, 3, 4, 5),
+    datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5, minutes=30, seconds=17))),
+    datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(-timedelta(hours=3)))])
+def test_spdx_times_are_written_as_the_bindings_write_them(when):
+    from spdx_python_model import v3_0_1 as s
+
+    from lineage.export.spdx import _spdx_time
+
+    assert _spdx_time(when) == s.DateTimeProp().to_string(when)
 
 
 def test_graphml_opens_in_networkx_with_types_and_labels():
@@ -133,6 +163,56 @@ def test_graphml_opens_in_networkx_with_types_and_labels():
     types = sorted(a["type"] for _, _, a in g.edges(data=True))
     assert types == sorted(["DECLARED_PARENT", "INFERRED_PARENT", "DECLARED_PARENT", "INFERRED_PARENT",
                             "UNDOCUMENTED_RELATION", "SIMILAR_TO", "WEIGHTS_MATCH"])
+
+
+def _networkx_graphml(data: ExportData) -> str:
+    """What networkx's own writer makes of the graph :func:`to_graphml` describes."""
+    import io
+
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    json_keys: dict[str, set] = {"node": set(), "edge": set()}
+
+    def attrs(props: dict, scope: str) -> dict:
+        out = {}
+        for k, v in props.items():
+            if v is not None and not isinstance(v, (str, int, float, bool)):
+                json_keys[scope].add(k)
+                v = json.dumps(v, ensure_ascii=False)
+            if v is not None:
+                out[k] = v
+        return out
+
+    for n in data.nodes:
+        g.add_node(n.id, label=str(n.props.get("name") or n.id), **attrs(n.props, "node"))
+    for e in data.edges:
+        g.add_edge(e.source, e.target, type=e.type, **attrs(e.props, "edge"))
+    g.graph["lineage_json_node_keys"] = json.dumps(sorted(json_keys["node"]))
+    g.graph["lineage_json_edge_keys"] = json.dumps(sorted(json_keys["edge"]))
+    buf = io.BytesIO()
+    nx.write_graphml(g, buf, encoding="utf-8")
+    return buf.getvalue().decode("utf-8")
+
+
+def test_graphml_is_byte_for_byte_what_networkx_writes():
+    data = population()
+    odd = Node("tab\tnew\nline\r", {"name": "", "params": 1.5, "flag": True, "empty": "", "gone": None})
+    data = ExportData([*data.nodes, odd], [*data.edges, Edge("not a node", odd.id, "SIMILAR_TO", {"rank": "one"}),
+                                           Edge(IDS[0], "also not", "SIMILAR_TO", {}),
+                                           Edge(IDS[0], IDS[1], "SIMILAR_TO", {"rank": 2, "distance": 0.5})])
+    assert to_format(data, "graphml") == _networkx_graphml(data)
+
+
+def test_edges_sort_by_type_ends_then_properties():
+    import random
+
+    from lineage.export.data import sorted_edges
+
+    edges = [Edge(s, t, typ, {"p": p, "q": [p]}) for typ in ("B", "A") for s in "ba" for t in "ab" for p in (3, 1, 2)]
+    shuffled = random.Random(0).sample(edges, len(edges))
+    assert sorted_edges(shuffled) == sorted(edges, key=Edge.sort_key)
+    assert ExportData([], shuffled).edges == sorted(edges, key=Edge.sort_key)
 
 
 class _Collect(HTMLParser):
