@@ -2,14 +2,15 @@
 
 One ``machine-learning-model`` component per model (bom-ref ``model:<id>``): name,
 version (the release date where known), licence, SHA-256 hashes where a property holds
-one, and properties. Its ``pedigree.ancestors`` lists every parent claim, declared
-(``DECLARED_PARENT``, claim ``metadata``) or inferred (``INFERRED_PARENT``, claim
-``evidence``); each ancestor is a stub component whose properties say which model it is
-(``lineage:model-id``, ``lineage:ref``), where the claim comes from and what backs it
-(confidence, p-value, distance, channel, kind, contradicted and reason, and all edge
-properties as JSON in ``lineage:edge-properties``). Undocumented relations and conflicts
-are properties of the model's component (``lineage:undocumented-relation``,
-``lineage:conflict``, JSON values).
+one, a ``modelCard`` with what is known (:func:`model_card`), and properties. Its
+``pedigree.ancestors`` lists every parent claim, declared (``DECLARED_PARENT``, claim
+``metadata``) or inferred (``INFERRED_PARENT``, claim ``evidence``); each ancestor is a
+stub component whose properties say which model it is (``lineage:model-id``,
+``lineage:ref``), where the claim comes from and what backs it (confidence, p-value,
+distance, channel, kind, contradicted and reason, and all edge properties as JSON in
+``lineage:edge-properties``). Undocumented relations and conflicts are properties of the
+model's component (``lineage:undocumented-relation``, ``lineage:conflict``, JSON
+values).
 
 Every value a property carries is text; ``lineage:properties`` holds the model's
 properties as one JSON map, so a document parses back into the same models and relations
@@ -42,6 +43,21 @@ _READABLE_EDGE = ("relation", "source", "confidence", "p_value", "distance", "ch
                   "documented", "contradicted", "reason")
 #: Model properties repeated as readable CycloneDX properties.
 _READABLE_NODE = ("family", "architecture", "params", "status", "source_fingerprint")
+#: How the model's DNA was measured: model property -> model-card property.
+_DNA_PROVENANCE = {"probe_set": "lineage:dna-probe-set", "n_probes": "lineage:dna-n-probes",
+                   "encoder": "lineage:dna-encoder", "dna_dim": "lineage:dna-dim", "dtype": "lineage:dna-dtype",
+                   "provenance_key": "lineage:dna-provenance-key"}
+#: Architecture family of the model types whose family is not in doubt (Hugging Face
+#: ``model_type`` names, compared without ``_``; an architecture class name such as
+#: ``LlamaForCausalLM`` is reduced to its type first). Anything else gets no family.
+_FAMILIES = {
+    **dict.fromkeys(("llama", "gpt2", "gptneox", "gptj", "gptneo", "mistral", "mixtral", "qwen2", "qwen2moe", "qwen3",
+                     "qwen3moe", "gemma", "gemma2", "gemma3", "phi", "phi3", "opt", "bloom", "falcon", "olmo", "olmo2",
+                     "stablelm", "starcoder2", "gptbigcode", "granite", "cohere", "mpt", "smollm3"), "transformer"),
+    **dict.fromkeys(("mamba", "mamba2"), "state-space model"),
+    "rwkv": "recurrent neural network",
+}
+_CLASS_SUFFIX = re.compile(r"(forcausallm|lmheadmodel|forconditionalgeneration|model)$")
 
 
 def model_ref(model_id: str) -> str:
@@ -76,6 +92,50 @@ def _ancestor(child: str, i: int, e: Edge, refs: dict[str, str], names: dict[str
     props.append(_prop("lineage:edge-properties", e.props))
     return {"bom-ref": f"ancestor:{i}:{model_ref(child)}", "name": names.get(e.target, e.target),
             "properties": _props(props), "type": _ML}
+
+
+def architecture_family(architecture: str) -> str | None:
+    """The family (``transformer``, ...) of a model type or architecture class, when known."""
+    key = architecture.strip().lower().replace("_", "").replace("-", "")
+    return _FAMILIES.get(key) or _FAMILIES.get(_CLASS_SUFFIX.sub("", key))
+
+
+def model_card(p: dict) -> dict | None:
+    """A CycloneDX model card from what the graph knows about a model, or None when it knows nothing.
+
+    ``modelParameters``: the architecture and its family (where the type is one whose
+    family is known), and the task ``text-generation`` with text in and out when the
+    model's DNA was made from its own answers to probe prompts (``n_probes`` > 0).
+    ``considerations.technicalLimitations``: probe prompts it answered with nothing.
+    ``properties``: how its DNA was measured (``lineage:dna-*``).
+    """
+    params: dict = {}
+    arch = p.get("architecture")
+    if arch:
+        params["modelArchitecture"] = str(arch)
+        family = architecture_family(str(arch))
+        if family:
+            params["architectureFamily"] = family
+    n_probes, n_empty = p.get("n_probes"), p.get("n_empty")
+    generated = type(n_probes) is int and n_probes > 0
+    if generated:
+        params.update(task="text-generation", inputs=[{"format": "string"}], outputs=[{"format": "string"}])
+    limits = []
+    some_empty = type(n_empty) is int and n_empty > 0
+    if generated and (some_empty or p.get("degenerate")):
+        text = f"{n_empty} of its {n_probes}" if some_empty else "Most of its"
+        text += " answers to the lineage probe prompts were empty"
+        limits.append(text + (": its DNA is not a valid fingerprint, so evidence about its lineage is unreliable."
+                              if p.get("degenerate") else "."))
+    props = [_prop(name, p[k]) for k, name in _DNA_PROVENANCE.items() if p.get(k) is not None]
+    card: dict = {}
+    if limits:
+        card["considerations"] = {"technicalLimitations": limits}
+    if params:
+        card["modelParameters"] = dict(sorted(params.items()))  # keys in the order the library writes (by name)
+    if props:
+        card["properties"] = _props(props)
+    return card or None
 
 
 def _component_order(c: dict) -> tuple:
@@ -114,6 +174,9 @@ def to_cyclonedx(data: ExportData, *, timestamp: datetime | None = None, tool_ve
             c["hashes"] = [{"alg": "SHA-256", "content": h} for h in hashes]
         if p.get("licence"):
             c["licenses"] = [_licence(str(p["licence"]))]
+        card = model_card(p)
+        if card:
+            c["modelCard"] = card
         c["name"] = names[n.id]
         ancestors = [_ancestor(n.id, i, e, refs, names) for i, e in enumerate(parents.get(n.id, []))]
         if ancestors:

@@ -69,6 +69,10 @@ def _validate(text: str, fmt: str) -> None:
         from cyclonedx.validation.json import JsonStrictValidator
 
         assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+        # every ingested model has a DNA: its model card says how it was measured
+        cards = [c.get("modelCard", {}) for c in json.loads(text)["components"]]
+        assert all({"lineage:dna-probe-set", "lineage:dna-n-probes"} <= {p["name"] for p in c.get("properties", [])}
+                   for c in cards)
     elif fmt == "spdx":
         from spdx_python_model import v3_0_1 as s
 

@@ -100,13 +100,50 @@ def test_cyclonedx_validates_against_the_1_6_schema_and_says_where_claims_come_f
     assert any(k == "lineage:undocumented-relation" for k, _ in props)
 
 
+def test_cyclonedx_model_cards_hold_only_what_is_known():
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    text = to_format(population(), "cyclonedx")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None  # model cards included
+    comps = {c["bom-ref"]: c for c in json.loads(text)["components"]}
+    root = comps['model:root "quoted"']["modelCard"]
+    assert root["modelParameters"] == {
+        "architectureFamily": "transformer", "modelArchitecture": "LlamaForCausalLM", "task": "text-generation",
+        "inputs": [{"format": "string"}], "outputs": [{"format": "string"}]}
+    assert root["considerations"] == {
+        "technicalLimitations": ["2 of its 20 answers to the lineage probe prompts were empty."]}
+    assert {p["name"]: p["value"] for p in root["properties"]} == {
+        "lineage:dna-probe-set": "rand", "lineage:dna-n-probes": "20", "lineage:dna-encoder": "all-MiniLM-L6-v2",
+        "lineage:dna-dim": "128"}
+    uni = comps["model:ünï-cödé ✓ 模型"]["modelCard"]
+    assert "architectureFamily" not in uni["modelParameters"]  # an architecture whose family is not known
+    assert uni["modelParameters"]["modelArchitecture"] == "a-new-kind"
+    assert "not a valid fingerprint" in uni["considerations"]["technicalLimitations"][0]
+    # nothing known (no architecture, no DNA measured from answers): no model card at all
+    assert "modelCard" not in comps["model:it's/a\\path"] and "modelCard" not in comps["model:plain"]
+    assert "modelCard" not in comps["model:org/child<&>"]
+
+
+@pytest.mark.parametrize(("architecture", "family"), [
+    ("llama", "transformer"), ("LlamaForCausalLM", "transformer"), ("GPT2LMHeadModel", "transformer"),
+    ("gpt_neox", "transformer"), ("GPTNeoXForCausalLM", "transformer"), ("MambaForCausalLM", "state-space model"),
+    ("rwkv", "recurrent neural network"), ("jamba", None), ("FalconH1ForCausalLM", None), ("model", None), ("", None)])
+def test_architecture_family_only_for_types_whose_family_is_known(architecture, family):
+    from lineage.export.cyclonedx import architecture_family
+
+    assert architecture_family(architecture) == family
+
+
 def test_cyclonedx_is_what_the_library_writes_for_the_same_bom():
     """The document is written as dicts; the library reads it into its object model and
-    writes the same document back."""
+    writes the same document back (it does not model the 1.6 model card: left out here)."""
     from cyclonedx.model.bom import Bom
     from cyclonedx.output.json import JsonV1Dot6
 
     doc = json.loads(to_format(population(), "cyclonedx", tool_version="1.2.3"))
+    for c in doc["components"]:
+        c.pop("modelCard", None)
     writer = JsonV1Dot6(Bom.from_json(json.loads(json.dumps(doc))))
     assert json.loads(writer.output_as_string()) == doc
 
