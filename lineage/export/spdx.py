@@ -33,6 +33,15 @@ def model_iri(model_id: str) -> str:
     return f"{_NS}model:{quote(model_id, safe='')}"
 
 
+def _hub_id(p: dict) -> str | None:
+    """The Hub id of a model whose DNA was extracted from the Hub (ingest stores its source
+    as ``hub:<id>`` with source kind ``hub``)."""
+    source = p.get("source")
+    if p.get("source_kind") == "hub" and isinstance(source, str) and source.startswith("hub:"):
+        return source[len("hub:"):] or None
+    return None
+
+
 def _release_time(text):
     try:
         d = datetime.fromisoformat(str(text))
@@ -94,8 +103,9 @@ def to_spdx(data: ExportData, *, timestamp: datetime | None = None, tool_version
         pkg: dict = {"type": "ai_AIPackage", "spdxId": iri}
         if p.get("architecture"):
             pkg["ai_typeOfModel"] = [str(p["architecture"])]
-        if p.get("source") and str(p.get("source_kind")) == "hub_id":
-            pkg["software_downloadLocation"] = f"https://huggingface.co/{p['source']}"
+        hub_id = _hub_id(p)
+        if hub_id:
+            pkg["software_downloadLocation"] = f"https://huggingface.co/{quote(hub_id, safe='/')}"
         t = None
         if p.get("release_date"):
             pkg["software_packageVersion"] = str(p["release_date"])

@@ -29,7 +29,7 @@ def population() -> ExportData:
                      "declared_base_models": [root], "n_empty": 0, "status": "ok"}),
         Node(uni, {"licence": "MIT OR Apache-2.0", "status": "ok", "release_date": "2024-03-01",
                    "architecture": "a-new-kind", "n_probes": 20, "n_empty": 15, "degenerate": True}),
-        Node(odd, {"status": "ok"}),
+        Node(odd, {"status": "ok", "source": "hub:org/a model", "source_kind": "hub"}),
         Node(plain, {"status": "failed", "error": "missing <path> & more"}),
     ]
     edges = [
@@ -175,6 +175,8 @@ def test_spdx_is_decoded_by_the_bindings_with_an_ai_package_per_model():
     assert buf.getvalue().decode("utf-8") == text
     pkg = pkgs[model_iri(IDS[0])]
     assert pkg.ai_typeOfModel == ["LlamaForCausalLM"] and pkg.software_packageVersion == "2024-01-01"
+    assert pkgs[model_iri(IDS[3])].software_downloadLocation == "https://huggingface.co/org/a%20model"
+    assert pkg.software_downloadLocation is None  # not from the Hub
 
 
 @pytest.mark.parametrize("when", [
