@@ -20,16 +20,15 @@ Example
 
 from __future__ import annotations
 
-import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lineage.dna.record import DNA, GenerationConfig, Provenance
-from lineage.errors import ConfigError, DegenerateModelError, ModelLoadError, ProvenanceMismatch
+from lineage.errors import ConfigError, DegenerateModelError
 
 __all__ = ["ExtractConfig", "Extractor", "ExtractReport", "ExtractResult", "extract_dna", "entry_from"]
 

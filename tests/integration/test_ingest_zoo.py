@@ -1,7 +1,7 @@
 """The main job on the tiny zoo against the real Neo4j: real models, real encoder, real server.
 
-Covers: every shipped read query on a real population, reruns, an ingest killed midway
-and rerun, and the README's main job (`lineage demo`) end to end."""
+Covers: every shipped read query on a real population, reruns, and an ingest killed midway
+and rerun. The README's main job (`lineage demo`) runs in tests/cli/test_readme_quickstart.py."""
 
 from __future__ import annotations
 
@@ -131,15 +131,3 @@ def test_ingest_killed_midway_then_rerun_completes(settings, graph, zoo, tmp_pat
     assert all(graph.query("model_info", model_id=i)[0]["has_dna"] for i in ids)
     assert ("node", "IngestLock") not in counts(graph)
 
-
-def test_readme_main_job_demo_tiny(settings, graph):
-    """`lineage demo` is what `bash scripts/demo.sh` runs; here with the tiny zoo and small settings."""
-    proc = subprocess.run([sys.executable, "-m", "lineage", "demo", "--profile", "tiny", *FLAGS],
-                          capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "COLUMNS": "250"})  # wide tables: metric names stay on one line
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = proc.stdout
-    assert "lineage of" in out and "tree picture:" in out and "/browser/?cmd=edit" in out
-    assert "parent_directed_accuracy" in out and "blind combined" in out
-    png = out.split("tree picture: ")[1].split(" ")[0]
-    assert os.path.getsize(png) > 10_000
