@@ -217,7 +217,7 @@ def analyse_population(
             raise ValueError(f"weights has {len(weights)} entries for {n} models")
         parents, undocumented, conflicts, table = _with_evidence(
             ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric, refine,
-            list(logits) if use_logits else None)
+            list(logits) if use_logits else None, families)
     else:
         table = None
         parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
@@ -283,12 +283,13 @@ def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, decl
     return parents, undocumented, conflicts
 
 
-def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None, logits=None):
+def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None, logits=None,
+                   families=None):
     from lineage.core.evidence import evidence_conflicts, infer_with_evidence
 
     res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
                               declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric,
-                              refine=refine, logits=logits)
+                              refine=refine, logits=logits, families=families)
     comp = lineage_components(ids, decl)
     edges = {(p.parent, p.child) for p in res.parents}
     undocumented = []

@@ -43,7 +43,7 @@ or ``unknown`` (behaviour only, weights not available).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -62,6 +62,8 @@ KINDS = ("finetune", "adapter", "quantized", "pruned", "merge", "distillation", 
 MERGE_MAX_RESIDUAL = 0.35
 # "declared parent is not the direct parent": another candidate explains the child this much better
 CONFLICT_RATIO = 0.8
+# references of the next-token relative test beyond the DNA neighbours (see _distinctive)
+MAX_REFERENCES = 200
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,10 @@ class PairTable:
         c = self.logits.get((min(i, j), max(i, j)))
         if c is None or not c.applicable:
             return None
-        return PairEvidence("logits", float(c.distance), float("nan"),
-                            {"mode": c.mode, "top1_agreement": round(float(c.agreement), 4), "n_positions": c.n_positions})
+        detail = {"mode": c.mode, "top1_agreement": round(float(c.agreement), 4), "n_positions": c.n_positions}
+        if c.shared_errors == c.shared_errors:
+            detail.update(shared_mistakes=round(float(c.shared_errors), 4), n_both_wrong=c.n_both_wrong)
+        return PairEvidence("logits", float(c.distance), float(c.p_value), detail)
 
     def strongest(self, i: int, j: int) -> PairEvidence | None:
         key = (min(i, j), max(i, j))
@@ -135,6 +139,7 @@ def pair_table(
     metric: Metric = "euclidean",
     max_group: int = 300,
     logits: Sequence[object | None] | None = None,
+    logits_null: NullDistribution | None = None,
 ) -> PairTable:
     """Evidence for the pairs worth examining: DNA neighbours, and all pairs of models
     whose weights could be compared (same width), up to ``max_group`` models a group
@@ -159,13 +164,67 @@ def pair_table(
         if profiles[a] is not None and profiles[b] is not None:
             table.weights[(a, b)] = compare_weights(profiles[a], profiles[b])
     if logits is not None:
-        from lineage.core.logits import compare_logits
-
-        for a, b in sorted(pairs):
-            w = table.weights.get((a, b))
-            if logits[a] is not None and logits[b] is not None and not (w is not None and w.applicable):
-                table.logits[(a, b)] = compare_logits(logits[a], logits[b])
+        add_logits(table, logits, logits_null)
     return table
+
+
+def add_logits(table: PairTable, logits: Sequence[object | None], logits_null: NullDistribution | None) -> None:
+    """Next-token comparisons (with the test's p-value when ``logits_null`` is given) for the
+    table's pairs that both models' profiles cover and the weights cannot judge."""
+    from lineage.core.logits import compare_logits
+
+    for a, b in sorted(table.dna):
+        w = table.weights.get((a, b))
+        if logits[a] is not None and logits[b] is not None and not (w is not None and w.applicable):
+            c = compare_logits(logits[a], logits[b])
+            if logits_null is not None and c.applicable and c.shared_errors == c.shared_errors:
+                c = replace(c, p_value=float(logits_null.p_value(np.array([c.test_distance]))[0]))
+            table.logits[(a, b)] = c
+
+
+def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarray, fpr: float) -> bool:
+    """Does one of the pair share its mistakes with the other significantly more often than
+    with any of its other behavioural neighbours (references)?
+
+    The relative test of black-box provenance testing (Nikolic et al. 2025): a model
+    whose behaviour resembles a candidate's only as much as it resembles unrelated models
+    of its kind (same training text, same size) is not evidence of descent. References
+    are the other models with a next-token profile (its DNA neighbours and, in large
+    populations, a seeded sample of ``MAX_REFERENCES``), leaving out models the weights
+    relate to either side; each must lose a one-sided two-proportion z-test at ``fpr``.
+    (DNA neighbours alone are not enough: on the smol zoo an independent model of the
+    same size and training text was not among them and the test passed wrongly.)
+    """
+    from lineage.core.logits import compare_logits
+
+    from scipy import stats
+
+    rel = {x: {y for k, w in table.weights.items() if w.applicable and w.p_value <= fpr and x in k for y in k}
+           for x in (a, b)}
+    pair = table.logits.get((min(a, b), max(a, b)))
+    if pair is None or not pair.n_both_wrong:
+        return False
+    n = len(logits)
+    sample = list(range(n)) if n <= MAX_REFERENCES else \
+        np.random.default_rng(a * n + b).choice(n, MAX_REFERENCES, replace=False).tolist()
+    for x, y in ((a, b), (b, a)):
+        ok = True
+        for c in dict.fromkeys(np.asarray(nn_indices[x]).tolist() + sample):
+            if c in (x, y) or c in rel[a] or c in rel[b] or logits[c] is None:
+                continue
+            ref = table.logits.get((min(x, c), max(x, c))) or compare_logits(logits[x], logits[c])
+            if not ref.n_both_wrong or ref.shared_errors != ref.shared_errors:
+                continue
+            n1, n2 = pair.n_both_wrong, ref.n_both_wrong
+            p1, p2 = pair.shared_errors, ref.shared_errors
+            pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
+            se = np.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n1 + 1 / n2))
+            if stats.norm.sf((p1 - p2) / se) > fpr:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
 
 
 def _foreign(a: WeightProfile | None, b: WeightProfile | None) -> bool:
@@ -253,6 +312,7 @@ def infer_with_evidence(
     refine_margin: float = 0.10,
     refine_max: int = 8,
     logits: Sequence[object | None] | None = None,
+    families: Sequence[str | None] | None = None,
 ) -> EvidenceResult:
     """Parents (with kinds and evidence) and related pairs from DNA and weights.
 
@@ -279,14 +339,30 @@ def infer_with_evidence(
         re-measured exactly. All of them: the sketch's estimate differs from the exact
         value by more than such near-ties, so exact and sketched costs must not be mixed
         among close candidates.
+    logits : sequence of LogitsProfile or None, optional
+        Next-token profiles (:mod:`lineage.core.logits`).
+        A pair that only behaviour relates and that both behavioural channels can judge
+        must be related by *both*: the intersection-union test, whose p-value is the larger
+        of the two (valid at level ``fpr``; the DNA alone and the next-token test alone each
+        link some independent pairs, rarely the same ones). The next-token test's null
+        (:func:`lineage.core.logits.fit_logits_null`) is fitted to the pairs not known to
+        be related: declared pairs and pairs the weights relate are left out.
+    families : sequence of str or None, optional
+        Known families, for the next-token null (as for the DNA's).
     """
     n = len(ids)
     dates = list(release_dates) if release_dates is not None else [None] * n
     index = {m: i for i, m in enumerate(ids)}
     declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
         else [set() for _ in range(n)]
-    table = pair_table(X, null, profiles, nn_indices, metric=metric, logits=logits)
+    table = pair_table(X, null, profiles, nn_indices, metric=metric)
     thr = null.threshold(fpr)
+    if logits is not None:
+        from lineage.core.logits import fit_logits_null
+
+        known = {(c, p) for c in range(n) for p in declared[c]}
+        known |= {k for k, w in table.weights.items() if w.applicable and w.p_value <= fpr}
+        add_logits(table, logits, fit_logits_null(logits, families=families, exclude_pairs=known))
 
     related: list[tuple[int, int, PairEvidence]] = []
     strict = fpr / max(n - 1, 1)
@@ -294,12 +370,17 @@ def infer_with_evidence(
         pe = table.strongest(*key)
         if pe is None:
             continue
+        lg = table.logits_evidence(*key)
+        if pe.channel == "dna" and lg is not None and lg.p_value == lg.p_value:
+            # behaviour only, judged by both behavioural tests: related only if both say so
+            pe = PairEvidence("dna", pe.distance, max(pe.p_value, lg.p_value),
+                              {**pe.detail, "dna_p_value": pe.p_value, "logits_p_value": lg.p_value})
         # Two open-weight models whose weights share nothing and whose vocabularies differ could
         # only be related by sequence-level distillation; behaviour alone must then clear a
         # Bonferroni bar over the candidates (independent labs training on similar text behave
         # alike more often than fpr says).
         if pe.channel == "dna" and _foreign(profiles[key[0]], profiles[key[1]]):
-            if pe.p_value <= strict:
+            if pe.p_value <= strict and (lg is None or _distinctive(*key, table, logits, nn_indices, fpr)):
                 related.append((key[0], key[1], pe))
         elif pe.p_value <= fpr:
             related.append((key[0], key[1], pe))

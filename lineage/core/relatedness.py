@@ -171,6 +171,29 @@ def fit_null(
     n = X.shape[0]
     if n < 3:
         raise ValueError(f"need at least 3 models to estimate the null distribution, got {n}")
+    i, j, source = null_pairs(n, families=families, exclude_pairs=exclude_pairs, max_pairs=max_pairs,
+                              min_pairs=min_pairs, random_state=random_state)
+    if i.size < 2:
+        raise ValueError("too few unrelated pairs to estimate the null distribution")
+    return null_from_sample(pair_distances(X, i, j, metric=metric), source=source, method=method, metric=metric)
+
+
+def null_from_sample(d, *, source: str, method: NullMethod = "auto", metric: str = "euclidean") -> NullDistribution:
+    """The null fitted to distances ``d`` of pairs taken as unrelated (median and 1.4826 * MAD)."""
+    d = np.sort(np.asarray(d, dtype=np.float64))
+    loc = float(np.median(d))
+    scale = float(1.4826 * np.median(np.abs(d - loc)))
+    if not scale > 0:
+        scale = float(np.std(d)) or 1e-12
+    return NullDistribution(sample=d, location=loc, scale=scale, source=source, method=method, metric=metric)
+
+
+def null_pairs(n: int, *, families: Sequence[str | None] | None = None,
+               exclude_pairs: set[tuple[int, int]] | None = None, max_pairs: int = 50_000, min_pairs: int = 30,
+               random_state: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """The index pairs a null is fitted to, chosen as :func:`fit_null` chooses them:
+    (sampled) pairs of two different known families when there are ``min_pairs`` of
+    them, else all pairs; ``exclude_pairs`` (known relations) left out."""
     rng = np.random.default_rng(random_state)
     i, j = _sample_pairs(n, max_pairs, rng)
     keep = np.ones(i.shape[0], dtype=bool)
@@ -184,15 +207,7 @@ def fit_null(
         between = keep & (fam[i] >= 0) & (fam[j] >= 0) & (fam[i] != fam[j])
         if between.sum() >= min_pairs:
             keep, source = between, "between-family"
-    i, j = i[keep], j[keep]
-    if i.size < 2:
-        raise ValueError("too few unrelated pairs to estimate the null distribution")
-    d = np.sort(pair_distances(X, i, j, metric=metric))
-    loc = float(np.median(d))
-    scale = float(1.4826 * np.median(np.abs(d - loc)))
-    if not scale > 0:
-        scale = float(np.std(d)) or 1e-12
-    return NullDistribution(sample=d, location=loc, scale=scale, source=source, method=method, metric=metric)
+    return i[keep], j[keep], source
 
 
 def pair_features(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lineage.core.logits import LogitsProfile
+from lineage.core.logits import LogitsProfile, top1_correct
 from lineage.errors import ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
 
@@ -56,8 +56,10 @@ def _load(path: Path) -> LogitsProfile | None:
     if got is None:
         return None
     meta, z = got
-    return LogitsProfile(tokenizer=meta["tokenizer"], topk_ids=z["ids"], topk_logp=z["logp"], segment=z["segment"],
+    prof = LogitsProfile(tokenizer=meta["tokenizer"], topk_ids=z["ids"], topk_logp=z["logp"], segment=z["segment"],
                          char_end=z["char_end"], top1_text=meta["top1_text"])
+    prof.top1_correct = top1_correct(prof.top1_text, prof.segment, prof.char_end, _text())
+    return prof
 
 
 def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> LogitsProfile:
@@ -106,6 +108,7 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
                          topk_ids=np.concatenate(ids_all), topk_logp=np.concatenate(logp_all),
                          segment=np.concatenate(seg_all), char_end=np.concatenate(end_all),
                          top1_text=[t or "" for t in top1])
+    prof.top1_correct = top1_correct(prof.top1_text, prof.segment, prof.char_end, _text())
     prof.key = key
     if cache_path is not None:
         _save(cache_path, prof)

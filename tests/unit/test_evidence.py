@@ -60,3 +60,57 @@ def test_blind_inference_needs_no_declarations():
     for child, (parent, kind) in truth.items():
         if kind != "merge":
             assert got[child] == parent, child
+
+
+def _behaviour_only(student_copies_teacher: bool):
+    """Open-weight models sharing no weights and no vocabulary: a teacher, a student close to
+    it in DNA, a peer of the student's kind, and strangers. All three of teacher, student and
+    peer make the mistakes of their common training text half the time; the student, when
+    distilled, also makes the teacher's own mistakes."""
+    from lineage.core.weights import profile_from_matrices
+    from tests.unit.test_logits import _mistaken
+
+    rng = np.random.default_rng(5)
+    vocab = [f" t{i:02d}" for i in range(40)]
+    truth = [vocab[i] for i in rng.integers(0, 40, 600)]
+    habit = [vocab[i] for i in rng.integers(0, 40, 600)]  # the common text's typical wrong guesses
+
+    def guesses(own_way=None, p_own=0.0, p_habit=0.0):
+        out = []
+        for k, t in enumerate(truth):
+            u = rng.random()
+            if u < 0.4:
+                out.append(t)
+            elif own_way is not None and rng.random() < p_own:
+                out.append(own_way[k])
+            elif rng.random() < p_habit:
+                out.append(habit[k])
+            else:
+                out.append(vocab[rng.integers(0, 40)])
+        return out
+
+    teacher = guesses(p_habit=0.5)
+    student = guesses(own_way=teacher if student_copies_teacher else None, p_own=0.8, p_habit=0.5)
+    peer = guesses(p_habit=0.5)
+    strangers = [guesses() for _ in range(11)]
+    ids = ["teacher", "student", "peer"] + [f"u{i}" for i in range(11)]
+    logits = [_mistaken(truth, g, tokenizer=f"tok{i}") for i, g in enumerate([teacher, student, peer, *strangers])]
+    weights = [profile_from_matrices({"model.embed_tokens.weight": rng.standard_normal((64, 16 + 4 * i))},
+                                     {"architecture": "gpt2", "hidden_size": 16 + 4 * i, "tokenizer": f"tok{i}"})
+               for i in range(len(ids))]
+    centre = rng.standard_normal(16) * 3
+    X = np.stack([centre + 0.05 * rng.standard_normal(16) if i < 2 else rng.standard_normal(16) * 3
+                  for i in range(len(ids))])
+    dates = [D0 + dt.timedelta(days=14 * i) for i in range(len(ids))]
+    return analyse_population(ids, X, release_dates=dates, weights=weights, logits=logits, fpr=0.05, k=5)
+
+
+def test_behaviour_alone_links_open_weight_strangers_only_when_their_mistakes_are_distinctive():
+    distilled = _behaviour_only(student_copies_teacher=True)
+    edge = next(p for p in distilled.parents if p.child == "student")
+    assert (edge.parent, edge.kind) == ("teacher", "distillation")
+    assert {e.channel for e in edge.evidence} == {"dna", "logits"}
+    assert not [p for p in distilled.parents if p.child != "student"]
+    # same DNA closeness, but the student shares the teacher's mistakes no more than the peer does
+    alike = _behaviour_only(student_copies_teacher=False)
+    assert not alike.parents, alike.parents
