@@ -9,8 +9,11 @@ Per pair, the *strongest channel that applies* decides:
   sibling or an aunt far better than behaviour does;
 * ``dna``: otherwise (other architectures, API-only models, precomputed DNAs): the
   DNA distance against the population's null of unrelated pairs. Where both models were
-  also read by the next-token channel (:mod:`lineage.core.logits`), its distance ranks
-  the DNA-related candidates (it has no calibrated p-value, so the DNA still gates).
+  also read by the next-token channel (:mod:`lineage.core.logits`), the pair must pass
+  its shared-mistakes test too (the larger p-value counts: an intersection-union test),
+  and its distance ranks the candidates. Between two open-weight models with different
+  vocabularies, the shared mistakes must also beat every reference model's
+  (:func:`_distinctive`).
 
 Parents: a minimum spanning arborescence (Edmonds, as in :mod:`lineage.core.parents`)
 over candidate edges ``p -> c`` of related pairs, with costs on one scale:
