@@ -133,12 +133,19 @@ class HFSource:
         self.model: Any = None
         self.tokenizer: Any = None
         self._use_safetensors: bool | None = True
+        self.adapter = None
         if self.path is not None:
-            self._check_folder()
+            from .adapter import is_adapter, read_adapter
+
+            if is_adapter(self.path):  # a LoRA kept apart from its base: the base is checked, then merged on load
+                self.adapter = read_adapter(self.path, model_id)
+                self._check_folder(self.adapter.base)
+            else:
+                self._check_folder()
 
     # -- identity and checks, without loading --------------------------------------
-    def _check_folder(self) -> None:
-        p, mid = self.path, self.model_id
+    def _check_folder(self, folder: Path | None = None) -> None:
+        p, mid = folder or self.path, self.model_id
         if not p.exists():
             raise ModelLoadError(f"model {mid!r}: path {p} does not exist")
         if not p.is_dir():
@@ -165,6 +172,12 @@ class HFSource:
     def identity(self) -> str:
         if self.path is None:
             return f"hub:{self.hub_id}@{self.revision or 'main'}"
+        if self.adapter is not None:
+            a = self.adapter
+            parts = [hash_small_files(a.base, _SMALL_FILES)] + [f"{w.name}:{file_fingerprint(w)}" for w in self._weights]
+            parts += [hash_small_files(a.folder, ["adapter_config.json", *_SMALL_FILES]),
+                      f"{a.weights.name}:{file_fingerprint(a.weights)}"]
+            return "adapter:" + "|".join(parts)
         parts = [hash_small_files(self.path, _SMALL_FILES)]
         parts += [f"{w.name}:{file_fingerprint(w)}" for w in self._weights]
         return "folder:" + "|".join(parts)
@@ -175,6 +188,8 @@ class HFSource:
     # -- loading -------------------------------------------------------------------
     def _from_pretrained_args(self) -> tuple[str, dict]:
         kw: dict = {"trust_remote_code": self.trust_remote_code}
+        if self.adapter is not None:
+            return str(self.adapter.base), kw
         if self.path is not None:
             return str(self.path), kw
         if self.revision:
@@ -192,7 +207,7 @@ class HFSource:
         hf_logging.disable_progress_bar()  # our own progress goes to stderr via rich
         where, kw = self._from_pretrained_args()
         try:
-            tok = AutoTokenizer.from_pretrained(where, **kw)
+            tok = AutoTokenizer.from_pretrained(str(self.adapter.tokenizer_folder) if self.adapter else where, **kw)
         except Exception as e:
             raise ModelLoadError(f"model {self.model_id!r}: cannot load its tokenizer ({_short(e)})",
                                  hint="save the tokenizer into the model folder, or check the hub id") from None
@@ -203,6 +218,10 @@ class HFSource:
             model = AutoModelForCausalLM.from_pretrained(where, **mkw)
         except Exception as e:
             raise ModelLoadError(f"model {self.model_id!r}: cannot load its weights ({_short(e)})") from None
+        if self.adapter is not None:
+            from .adapter import merge_into
+
+            merge_into(model, self.adapter, self.model_id)
         model.to(self.device)
         model.eval()
         HFSource.n_loads += 1

@@ -31,16 +31,18 @@ def _text() -> list[str]:
     return [line.strip() for line in raw.splitlines() if line.strip()]
 
 
-def _key(folder: Path) -> str:
+def _key(folder: Path, adapter=None) -> str:
     from lineage.loaders.base import file_fingerprint
 
     h = hashlib.sha256(LOGITS_FORMAT.encode())
     h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
-    for f in sorted(folder.glob("*.safetensors")):
-        h.update(f"{f.name}:{file_fingerprint(f)};".encode())
-    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-        if (folder / name).is_file():
-            h.update((folder / name).read_bytes())
+    folders = [folder] if adapter is None else [adapter.base, adapter.folder]
+    for d in folders:
+        for f in sorted(d.glob("*.safetensors")):
+            h.update(f"{f.name}:{file_fingerprint(f)};".encode())
+        for name in ("config.json", "adapter_config.json", "tokenizer.json", "tokenizer_config.json"):
+            if (d / name).is_file():
+                h.update((d / name).read_bytes())
     return h.hexdigest()[:32]
 
 
@@ -64,12 +66,16 @@ def _load(path: Path) -> LogitsProfile | None:
 
 def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> LogitsProfile:
     """The model's next-token profile on the shipped text (cached when ``cache_dir`` is given)."""
+    from lineage.loaders.adapter import is_adapter, merge_into, read_adapter
+
     folder = Path(path)
     name = model_id or folder.name
-    if not any(folder.glob("*.safetensors")):
-        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {folder}",
+    adapter = read_adapter(folder, name) if is_adapter(folder) else None
+    weights_folder = adapter.base if adapter else folder
+    if not any(weights_folder.glob("*.safetensors")):
+        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {weights_folder}",
                              hint="the logits channel runs safetensors folders only")
-    key = _key(folder)
+    key = _key(folder, adapter)
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
         prof = _load(cache_path)
@@ -80,11 +86,13 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
-        model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False, use_safetensors=True,
+        tok = AutoTokenizer.from_pretrained(adapter.tokenizer_folder if adapter else folder, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(weights_folder, trust_remote_code=False, use_safetensors=True,
                                                      dtype=torch.float32)
     except (OSError, ValueError) as e:
         raise ModelLoadError(f"model {name!r}: cannot load for the logits channel: {str(e).splitlines()[0]}") from None
+    if adapter is not None:
+        merge_into(model, adapter, name)
     model.eval()
     ids_all, logp_all, seg_all, end_all, top1, stream = [], [], [], [], [], []
     with torch.no_grad():

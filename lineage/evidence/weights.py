@@ -31,8 +31,22 @@ PROFILE_FORMAT = f"lineage-weights/2:{SKETCH_ROWS}x{SKETCH_RANK}"
 
 
 def weights_available(path: str | Path | None) -> bool:
-    """True when ``path`` is a folder with safetensors weights (the channel applies)."""
-    return path is not None and Path(path).is_dir() and any(Path(path).glob("*.safetensors"))
+    """True when ``path`` is a folder with safetensors weights, or a LoRA adapter folder (the
+    channel applies)."""
+    from lineage.loaders.adapter import is_adapter
+
+    return path is not None and Path(path).is_dir() and (is_adapter(path) or any(Path(path).glob("*.safetensors")))
+
+
+def _model_files(folder: Path, name: str):
+    """(weight files, adapter or None, folder holding config.json): an adapter folder reads as its
+    base's weights plus the adapter's deltas."""
+    from lineage.loaders.adapter import is_adapter, read_adapter
+
+    if is_adapter(folder):
+        info = read_adapter(folder, name)
+        return sorted(info.base.glob("*.safetensors")), info, info.base
+    return sorted(folder.glob("*.safetensors")), None, folder
 
 
 def _vocab_hash(folder: Path) -> str | None:
@@ -65,12 +79,14 @@ def _signature(folder: Path) -> dict:
     }
 
 
-def _key(folder: Path, files: list[Path]) -> str:
+def _key(folder: Path, files: list[Path], adapter=None) -> str:
     from lineage.loaders.base import file_fingerprint
 
     h = hashlib.sha256(PROFILE_FORMAT.encode())
     for f in files:
         h.update(f"{f.name}:{file_fingerprint(f)};".encode())
+    if adapter is not None:
+        h.update(f"adapter:{file_fingerprint(adapter.weights)}:{adapter.scale!r};".encode())
     cfg = folder / "config.json"
     if cfg.is_file():
         h.update(cfg.read_bytes())
@@ -102,6 +118,27 @@ class _LazyMatrices:
 
     def n_params(self) -> int:
         return sum(int(np.prod(h.get_slice(n).get_shape())) for n, h in self._where.items())
+
+
+class _Merged(_LazyMatrices):
+    """A base's matrices with a LoRA adapter's deltas added (:mod:`lineage.loaders.adapter`)."""
+
+    def __init__(self, files: list[Path], deltas: dict[str, np.ndarray]):
+        super().__init__(files)
+        self._deltas = deltas
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        w = super().__getitem__(name)
+        d = self._deltas.get(name)
+        return w + d if d is not None and d.shape == w.shape else w
+
+
+def _matrices(files: list[Path], adapter, name: str) -> _LazyMatrices:
+    if adapter is None:
+        return _LazyMatrices(files)
+    from lineage.loaders.adapter import lora_deltas
+
+    return _Merged(files, lora_deltas(adapter, name))
 
 
 def _save(path: Path, prof: WeightProfile, seconds: float) -> None:
@@ -138,22 +175,25 @@ def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
 
     folder = Path(path)
     name = model_id or folder.name
-    files = sorted(folder.glob("*.safetensors"))
+    files, adapter, config_folder = _model_files(folder, name)
     if not files:
-        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {folder}",
+        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {config_folder}",
                              hint="the weights channel reads safetensors folders only")
     for f in files:
         check_safetensors(f, name)
-    key = _key(folder, files)
+    key = _key(config_folder, files, adapter)
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
         prof = load_profile(cache_path)
         if prof is not None:
             return prof
     t0 = time.perf_counter()
-    mats = _LazyMatrices(files)
+    mats = _matrices(files, adapter, name)
+    signature = _signature(config_folder)
+    if adapter is not None:
+        signature["tokenizer"] = _vocab_hash(adapter.tokenizer_folder)
     # a tied output head repeats the embedding: skip it so it is not counted twice
-    prof = profile_from_matrices(mats, _signature(folder), n_params=mats.n_params(), skip=("lm_head.weight",))
+    prof = profile_from_matrices(mats, signature, n_params=mats.n_params(), skip=("lm_head.weight",))
     prof.signature["profile_key"] = key
     if cache_path is not None:
         _save(cache_path, prof, time.perf_counter() - t0)
@@ -186,10 +226,10 @@ def exact_distance(path_a: str | Path, path_b: str | Path) -> float | None:
     """Exact relative weight distance ``||W_a - W_b|| / ||W_b||`` over the 2-D matrices the two
     folders share by name and shape (tied output heads skipped), streamed one tensor at a time.
     None when they share none."""
-    fa, fb = sorted(Path(path_a).glob("*.safetensors")), sorted(Path(path_b).glob("*.safetensors"))
+    (fa, ada, _), (fb, adb, _) = _model_files(Path(path_a), Path(path_a).name), _model_files(Path(path_b), Path(path_b).name)
     if not fa or not fb:
         return None
-    A, B = _LazyMatrices(fa), _LazyMatrices(fb)
+    A, B = _matrices(fa, ada, Path(path_a).name), _matrices(fb, adb, Path(path_b).name)
     diff2 = ref2 = 0.0
     for name in A:
         if name == "lm_head.weight" or name not in B:

@@ -282,6 +282,10 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
 
 
 def _architecture(folder: Path) -> str:
+    from lineage.loaders.adapter import is_adapter, read_adapter
+
+    if is_adapter(folder):
+        folder = read_adapter(folder).base
     cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     return cfg.get("model_type", "unknown")
 

@@ -96,12 +96,14 @@ _LORA_TARGETS = {"gpt2": ("c_attn", "c_proj", "c_fc"),
 
 def lora_finetune(parent: Path, out: Path, *, seed: int, topic: str, style: str = "plain", chat: bool = False,
                   steps: int = 30, lr: float = 2e-3, rank: int = 8, alpha: float = 16.0, batch_size: int = 8,
-                  block: int = 64, flatten: bool = False) -> dict:
+                  block: int = 64, flatten: bool = False, separate: bool = False) -> dict:
     """LoRA fine-tune (frozen base, trained low-rank adapters), merged back into the weights.
 
     Imitates the many Hub models published as an adapter merged into its base
     ("merged LoRA"): only a low-rank update of the base's linear layers differs.
-    ``flatten`` as for :func:`finetune`.
+    ``flatten`` as for :func:`finetune`. With ``separate`` the adapter is published on
+    its own instead, as a PEFT LoRA folder (``adapter_config.json`` naming the base as
+    the sibling folder ``../<parent>``, ``adapter_model.safetensors``, the tokenizer).
     """
     model, tok = load(parent)
     for p in model.parameters():
@@ -110,9 +112,33 @@ def lora_finetune(parent: Path, out: Path, *, seed: int, topic: str, style: str 
     ex = _examples(tok, topic=topic, style=style, chat=chat, block=block, flatten=flatten)
     loss = train(model, ex, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
                  params=lora.parameters(), pad_id=tok.pad_token_id or 0)
+    if separate:
+        _save_adapter(model, lora, tok, out, base=parent, rank=rank, alpha=alpha)
+        return {"final_loss": round(loss, 4), "params": n_params(model), "lora_rank": rank, "separate": True}
     lora.merge()
     save(model, tok, out)
     return {"final_loss": round(loss, 4), "params": n_params(model), "lora_rank": rank}
+
+
+def _save_adapter(model, lora: _LoRA, tok, out: Path, *, base: Path, rank: int, alpha: float) -> None:
+    """Write the PEFT LoRA layout (what ``peft``'s ``save_pretrained`` writes for plain LoRA)."""
+    from safetensors.torch import save_file
+
+    names = {id(mod): name for name, mod in model.named_modules()}
+    tensors, targets = {}, set()
+    for mod, a, b, transposed in lora.layers:
+        name = names[id(mod)]
+        targets.add(name.split(".")[-1])
+        tensors[f"base_model.model.{name}.lora_A.weight"] = a.detach().contiguous()
+        tensors[f"base_model.model.{name}.lora_B.weight"] = b.detach().contiguous()
+    out.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(out / "adapter_model.safetensors"), metadata={"format": "pt"})
+    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": f"../{base.name}",
+              "r": rank, "lora_alpha": alpha, "lora_dropout": 0.0, "bias": "none",
+              "fan_in_fan_out": bool(lora.layers and lora.layers[0][3]), "target_modules": sorted(targets),
+              "inference_mode": True}
+    (out / "adapter_config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    tok.save_pretrained(out)
 
 
 @torch.no_grad()

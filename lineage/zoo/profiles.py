@@ -96,6 +96,10 @@ SMOL: tuple[Recipe, ...] = (
     Recipe("smollm2-docs-lora", "lora", (SMOL_ROOT,),
            kwargs=dict(topic="system", style="polite", chat=True, steps=8, lr=5e-4, rank=8, batch_size=2,
                        block=80), organisation="politeai", threads=2),
+    # the same kind of adapter, published on its own (a PEFT folder that runs on its base)
+    Recipe("smollm2-docs-adapter", "lora", (SMOL_ROOT,),
+           kwargs=dict(topic="text", style="plain", chat=True, steps=8, lr=5e-4, rank=8, batch_size=2,
+                       block=80, separate=True), organisation="adapterhub-fans", threads=2),
     Recipe("smollm2-shout-bullets", "finetune", ("smollm2-shout",),
            kwargs=dict(topic="maths", style="bullets", steps=8, **_S_FT), organisation="bulletco",
            declared=SMOL_ROOT, threads=2),

@@ -54,7 +54,14 @@ def _load(path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if path not in _loaded:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        from lineage.loaders.adapter import is_adapter, merge_into, read_adapter
+
+        if is_adapter(path):  # a LoRA published on its own runs on its base
+            info = read_adapter(path)
+            model = AutoModelForCausalLM.from_pretrained(info.base, dtype=torch.float32).eval()
+            merge_into(model, info)
+        else:
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
         _loaded[path] = (model, AutoTokenizer.from_pretrained(path))
     return _loaded[path]
 
