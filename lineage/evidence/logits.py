@@ -1,7 +1,8 @@
 """The next-token channel's adapter: teacher-forced top-k distributions of a local model on the
 shipped text, cached by the weights' content (see :mod:`lineage.core.logits`).
 
-Runs Hugging Face folders with safetensors weights on CPU in float32 (the distributions,
+Runs Hugging Face folders with safetensors weights, LoRA adapter folders (merged into their base)
+and GGUF files (dequantised) on CPU in float32 (the distributions,
 not speed, matter here: about 1,300 tokens, seconds for a 135M model). Never runs remote
 code and never unpickles. Endpoints that return logprobs are not read yet.
 """
@@ -46,6 +47,15 @@ def _key(folder: Path, adapter=None) -> str:
     return h.hexdigest()[:32]
 
 
+def _gguf_key(path: Path) -> str:
+    from lineage.loaders.base import file_fingerprint
+
+    h = hashlib.sha256(LOGITS_FORMAT.encode())
+    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
+    h.update(f"gguf:{file_fingerprint(path)}".encode())
+    return h.hexdigest()[:32]
+
+
 def _save(path: Path, prof: LogitsProfile) -> None:
     meta = {"format": LOGITS_FORMAT, "tokenizer": prof.tokenizer, "top1_text": prof.top1_text}
     write_npz(path, "next-token profile", meta, ids=prof.topk_ids.astype(np.int32),
@@ -70,12 +80,13 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
 
     folder = Path(path)
     name = model_id or folder.name
+    gguf = folder.is_file() and folder.suffix.lower() == ".gguf"
     adapter = read_adapter(folder, name) if is_adapter(folder) else None
     weights_folder = adapter.base if adapter else folder
-    if not any(weights_folder.glob("*.safetensors")):
+    if not gguf and not any(weights_folder.glob("*.safetensors")):
         raise ModelLoadError(f"model {name!r}: no .safetensors weights in {weights_folder}",
-                             hint="the logits channel runs safetensors folders only")
-    key = _key(folder, adapter)
+                             hint="the logits channel runs safetensors folders, LoRA adapter folders and GGUF files")
+    key = _gguf_key(folder) if gguf else _key(folder, adapter)
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
         prof = _load(cache_path)
@@ -86,11 +97,15 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tok = AutoTokenizer.from_pretrained(adapter.tokenizer_folder if adapter else folder, trust_remote_code=False)
-        model = AutoModelForCausalLM.from_pretrained(weights_folder, trust_remote_code=False, use_safetensors=True,
-                                                     dtype=torch.float32)
-    except (OSError, ValueError) as e:
-        raise ModelLoadError(f"model {name!r}: cannot load for the logits channel: {str(e).splitlines()[0]}") from None
+        if gguf:  # dequantised by transformers' GGUF loader, as the DNA's loader does
+            tok = AutoTokenizer.from_pretrained(str(folder.parent), gguf_file=folder.name)
+            model = AutoModelForCausalLM.from_pretrained(str(folder.parent), gguf_file=folder.name, dtype=torch.float32)
+        else:
+            tok = AutoTokenizer.from_pretrained(adapter.tokenizer_folder if adapter else folder, trust_remote_code=False)
+            model = AutoModelForCausalLM.from_pretrained(weights_folder, trust_remote_code=False, use_safetensors=True,
+                                                         dtype=torch.float32)
+    except Exception as e:  # transformers raises many types for unreadable or unsupported files
+        raise ModelLoadError(f"model {name!r}: cannot load for the logits channel: {str(e).splitlines()[0][:160]}") from None
     if adapter is not None:
         merge_into(model, adapter, name)
     model.eval()

@@ -35,7 +35,58 @@ def weights_available(path: str | Path | None) -> bool:
     channel applies)."""
     from lineage.loaders.adapter import is_adapter
 
+    if path is not None and _is_gguf(Path(path)):
+        return True
     return path is not None and Path(path).is_dir() and (is_adapter(path) or any(Path(path).glob("*.safetensors")))
+
+
+def _is_gguf(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".gguf"
+
+
+def _vocab_hash_of(tokenizer) -> str | None:
+    """:func:`_vocab_hash` for a loaded fast tokenizer (a GGUF file's embedded one)."""
+    try:
+        vocab = json.loads(tokenizer.backend_tokenizer.to_str()).get("model", {}).get("vocab")
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(vocab, dict):
+        return None
+    blob = json.dumps(sorted(vocab.items(), key=lambda kv: kv[1]), ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _config_signature(cfg: dict) -> dict:
+    pick = lambda *names: next((cfg[n] for n in names if n in cfg), None)  # noqa: E731
+    return {
+        "architecture": cfg.get("model_type"),
+        "hidden_size": pick("hidden_size", "n_embd", "d_model"),
+        "n_layers": pick("num_hidden_layers", "n_layer", "num_layers"),
+        "intermediate_size": pick("intermediate_size", "n_inner"),
+        "vocab_size": pick("vocab_size"),
+    }
+
+
+def _gguf_profile(path: Path, name: str, key: str) -> WeightProfile:
+    """A GGUF file's profile: dequantised by transformers' GGUF loader into the Hugging Face
+    layout (so its matrices share roles with folders of the same architecture), then
+    sketched. Holds the whole model in float32 memory, unlike folders, which stream."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    except Exception as e:  # transformers raises many types for unreadable or unsupported GGUF files
+        raise ModelLoadError(f"model {name!r}: cannot read GGUF {path.name} for the weights channel "
+                             f"({str(e).splitlines()[0][:160]})") from None
+    mats = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    signature = {**_config_signature(model.config.to_dict()), "tokenizer": _vocab_hash_of(tok)}
+    n_params = sum(int(v.size) for k, v in mats.items() if k != "lm_head.weight" or not model.config.tie_word_embeddings)
+    del model
+    prof = profile_from_matrices(mats, signature, n_params=n_params, skip=("lm_head.weight",))
+    prof.signature["profile_key"] = key
+    return prof
 
 
 def _model_files(folder: Path, name: str):
@@ -68,15 +119,7 @@ def _signature(folder: Path) -> dict:
         cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cfg = {}
-    pick = lambda *names: next((cfg[n] for n in names if n in cfg), None)  # noqa: E731
-    return {
-        "architecture": cfg.get("model_type"),
-        "hidden_size": pick("hidden_size", "n_embd", "d_model"),
-        "n_layers": pick("num_hidden_layers", "n_layer", "num_layers"),
-        "intermediate_size": pick("intermediate_size", "n_inner"),
-        "vocab_size": pick("vocab_size"),
-        "tokenizer": _vocab_hash(folder),
-    }
+    return {**_config_signature(cfg if isinstance(cfg, dict) else {}), "tokenizer": _vocab_hash(folder)}
 
 
 def _key(folder: Path, files: list[Path], adapter=None) -> str:
@@ -164,7 +207,8 @@ def load_profile(path: Path) -> WeightProfile | None:
 
 
 def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> WeightProfile:
-    """The weight profile of a Hugging Face folder (cached when ``cache_dir`` is given).
+    """The weight profile of a Hugging Face folder, a LoRA adapter folder or a GGUF file
+    (cached when ``cache_dir`` is given).
 
     Raises
     ------
@@ -175,6 +219,18 @@ def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
 
     folder = Path(path)
     name = model_id or folder.name
+    if _is_gguf(folder):
+        from lineage.loaders.base import file_fingerprint
+
+        key = hashlib.sha256(f"{PROFILE_FORMAT}|gguf:{file_fingerprint(folder)}".encode()).hexdigest()[:32]
+        cache_path = _cache_path(cache_dir, key) if cache_dir else None
+        prof = load_profile(cache_path) if cache_path is not None and cache_path.is_file() else None
+        if prof is None:
+            t0 = time.perf_counter()
+            prof = _gguf_profile(folder, name, key)
+            if cache_path is not None:
+                _save(cache_path, prof, time.perf_counter() - t0)
+        return prof
     files, adapter, config_folder = _model_files(folder, name)
     if not files:
         raise ModelLoadError(f"model {name!r}: no .safetensors weights in {config_folder}",

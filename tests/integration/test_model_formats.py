@@ -1,4 +1,5 @@
-"""LoRA adapters kept separate from their base: one merge for every channel, checked against PEFT.
+"""Model formats beyond a plain folder, read alike by every channel: LoRA adapters kept apart from
+their base (one merge, checked against PEFT) and GGUF files (dequantised).
 
 The adapters are made by PEFT itself (the library that writes them on the Hub) on tiny
 models built on the fly; nothing is mocked."""
@@ -143,3 +144,26 @@ def test_an_adapter_for_another_base_is_refused(pair, tmp_path):
     src = HFSource("mismatched", path=bad, device="cpu", dtype="float32")
     with pytest.raises(ModelLoadError, match="does not fit its base"):
         src.load()
+
+
+def test_a_gguf_file_is_read_by_the_weights_and_next_token_channels(tmp_path):
+    """The Q4_1 GGUF of SmolLM2 against the folder converted from it: one model's weights, the
+    GGUF's quantisation visible, one tokenizer (so the pair is not 'foreign')."""
+    from lineage.core.logits import compare_logits
+    from lineage.core.weights import compare_weights
+    from lineage.evidence.logits import logits_profile
+    from lineage.evidence.weights import weight_profile, weights_available
+    from tests.helpers.tiny import smollm2_folder, smollm2_gguf
+
+    gguf, folder = smollm2_gguf(), smollm2_folder()
+    assert weights_available(gguf)
+    g, f = weight_profile(gguf, cache_dir=tmp_path), weight_profile(folder, cache_dir=tmp_path)
+    assert g.signature["tokenizer"] == f.signature["tokenizer"] is not None
+    assert g.signature["hidden_size"] == f.signature["hidden_size"] and g.n_layers == f.n_layers == 30
+    cmp = compare_weights(g, f)
+    assert cmp.applicable and cmp.p_value < 1e-10 and cmp.distance < 1e-3
+    assert g.stats["distinct_per_group"] <= 16  # Q4_1: at most 16 values in a group of 32
+    assert weight_profile(gguf, cache_dir=tmp_path).sketches.keys() == g.sketches.keys()  # from the cache
+    lg = logits_profile(gguf, cache_dir=tmp_path)
+    c = compare_logits(lg, logits_profile(folder, cache_dir=tmp_path))
+    assert c.mode == "jsd" and c.distance < 0.01
