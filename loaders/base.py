@@ -85,6 +85,23 @@ def file_fingerprint(path: Path) -> str:
     return out
 
 
+_sha_memo: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """Plain SHA-256 of a whole file (what a bill of materials calls the file's hash; unlike
+    :func:`file_fingerprint` it reads every byte of large files too)."""
+    st = path.stat()
+    memo_key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo_key not in _sha_memo:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(8 * _CHUNK):
+                h.update(chunk)
+        _sha_memo[memo_key] = h.hexdigest()
+    return _sha_memo[memo_key]
+
+
 def check_safetensors(path: Path, model_id: str) -> None:
     """Refuse a truncated or corrupt .safetensors file before anything loads it."""
     size = path.stat().st_size

@@ -40,6 +40,22 @@ def weights_available(path: str | Path | None) -> bool:
     return path is not None and Path(path).is_dir() and (is_adapter(path) or any(Path(path).glob("*.safetensors")))
 
 
+def weights_sha256(path: str | Path) -> str | None:
+    """SHA-256 of the model's weights when they are one file: a GGUF file, a folder with a
+    single ``.safetensors`` file, or an adapter folder's ``adapter_model.safetensors`` (the
+    adapter's own artefact). None for sharded folders: one hash would not name them."""
+    from lineage.loaders.adapter import ADAPTER_WEIGHTS, is_adapter
+    from lineage.loaders.base import file_sha256
+
+    p = Path(path)
+    if _is_gguf(p):
+        return file_sha256(p)
+    if is_adapter(p):
+        return file_sha256(p / ADAPTER_WEIGHTS) if (p / ADAPTER_WEIGHTS).is_file() else None
+    files = sorted(p.glob("*.safetensors")) if p.is_dir() else []
+    return file_sha256(files[0]) if len(files) == 1 else None
+
+
 def _is_gguf(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() == ".gguf"
 

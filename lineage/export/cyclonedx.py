@@ -37,7 +37,7 @@ from lineage.export.data import LINEAGE_EDGE_TYPES, Edge, ExportData, Node, dump
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ML = "machine-learning-model"
-_HASH_PROPS = ("weights_sha256", "weights_key", "source_sha256")
+_HASH_PROPS = ("weights_sha256", "source_sha256")  # weights_key is a cache key, not a file hash
 #: Edge properties repeated as their own readable CycloneDX property (all of them are in lineage:edge-properties).
 _READABLE_EDGE = ("relation", "source", "confidence", "p_value", "distance", "channel", "kind", "method",
                   "documented", "contradicted", "reason")

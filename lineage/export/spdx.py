@@ -1,7 +1,8 @@
 """SPDX 3.0.1 JSON-LD with the AI profile, through ``spdx-python-model``.
 
 One ``ai_AIPackage`` per model (``urn:lineage:model:<percent-encoded id>``) with its
-name, version and release time where known, primary purpose ``model``, and its licence
+name, version and release time where known, primary purpose ``model``, the SHA-256 of its
+weights when they are one file (``verifiedUsing``), and its licence
 as a ``hasDeclaredLicense`` relationship to a licence expression (when the licence is a
 valid SPDX expression). Lineage is a ``Relationship`` per claim: a declared or inferred
 parent is ``parent ancestorOf child``; an undocumented relation is ``a other b``. Each
@@ -115,6 +116,9 @@ def to_spdx(data: ExportData, *, timestamp: datetime | None = None, tool_version
             pkg["releaseTime"] = _spdx_time(t)
         pkg["creationInfo"] = ci
         pkg["name"] = str(p.get("name") or n.id)
+        sha = p.get("weights_sha256")
+        if isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
+            pkg["verifiedUsing"] = [{"type": "Hash", "algorithm": "sha256", "hashValue": sha}]
         packages.append(iri)
         objs.append(pkg)
         annotate(iri, {"lineage": "model", "model_id": n.id, "properties": p})

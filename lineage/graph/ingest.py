@@ -381,13 +381,13 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
 def _weight_props(entry, settings: Settings) -> dict:
     """The weights channel for one model: its profile (cached by content) summarised as node
     properties. A model whose weights cannot be read keeps its DNA; the channel is then absent."""
-    from lineage.evidence.weights import profile_summary, weight_profile, weights_available
+    from lineage.evidence.weights import profile_summary, weight_profile, weights_available, weights_sha256
 
     if entry.path is None or not weights_available(entry.path):
         return {"weights_key": None}
     try:
         props = {**profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id)),
-                 "weights_path": str(Path(entry.path).resolve())}
+                 "weights_path": str(Path(entry.path).resolve()), "weights_sha256": weights_sha256(entry.path)}
     except LineageError as e:
         return {"weights_key": None, "weights_error": e.message}
     try:

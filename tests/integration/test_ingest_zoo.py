@@ -5,11 +5,13 @@ and rerun. The README's main job (`lineage demo`) runs in tests/cli/test_readme_
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,12 +57,27 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
     # models / model_info / provenance
     listed = graph.query("models")
     assert sorted(r["model"] for r in listed) == sorted(ids)
+    paths = {e.id: Path(e.path) for e in manifest.models}
     for r in listed:
         info = graph.query("model_info", model_id=r["model"])[0]
         assert info["has_dna"] and info["status"] == "ok"
+        (weights,) = paths[r["model"]].glob("*.safetensors")  # tiny zoo models are one file each
+        assert info["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
         prov = graph.query("provenance", model_id=r["model"])[0]
         assert prov["n_probes"] == N_PROBES and prov["run"] == rep.run_id
         assert json.loads(prov["generation"])["max_new_tokens"] == MAX_NEW
+    # the bills of materials carry those hashes
+    from lineage.export.cyclonedx import to_cyclonedx
+    from lineage.export.spdx import to_spdx
+    from lineage.graph.export import read_export_data
+
+    data = read_export_data(graph)
+    sha = {r["model"]: graph.query("model_info", model_id=r["model"])[0]["weights_sha256"] for r in listed}
+    bom = json.loads(to_cyclonedx(data))
+    assert sorted(c["hashes"][0]["content"] for c in bom["components"]) == sorted(sha.values())
+    spdx = json.loads(to_spdx(data))
+    packages = [o for o in spdx["@graph"] if o["type"] == "ai_AIPackage"]
+    assert sorted(o["verifiedUsing"][0]["hashValue"] for o in packages) == sorted(sha.values())
 
     # lineage: every declared parent shows as a declared ancestor one generation up
     declared = [(e.id, p) for e in manifest.models for p in e.base_model]

@@ -23,7 +23,7 @@ def population() -> ExportData:
     nodes = [
         Node(root, {"name": root, "family": "f", "release_date": "2024-01-01", "licence": "apache-2.0", "params": 123,
                     "declared_base_models": [], "degenerate": False, "source_fingerprint": "0123abcd" * 2,
-                    "weights_key": "ab" * 32, "status": "ok", "architecture": "LlamaForCausalLM", "n_probes": 20,
+                    "weights_key": "ab" * 32, "weights_sha256": "cd" * 32, "status": "ok", "architecture": "LlamaForCausalLM", "n_probes": 20,
                     "n_empty": 2, "probe_set": "rand", "encoder": "all-MiniLM-L6-v2", "dna_dim": 128}),
         Node(child, {"name": "child <b>", "release_date": "2024-05-01", "licence": "a custom licence",
                      "declared_base_models": [root], "n_empty": 0, "status": "ok"}),
@@ -91,7 +91,7 @@ def test_cyclonedx_validates_against_the_1_6_schema_and_says_where_claims_come_f
     assert claims["INFERRED_PARENT"]["lineage:kind"] == "finetune"
     assert claims["INFERRED_PARENT"]["lineage:ref"] == 'model:root "quoted"'
     root = comps['model:root "quoted"']
-    assert root["hashes"] == [{"alg": "SHA-256", "content": "ab" * 32}]
+    assert root["hashes"] == [{"alg": "SHA-256", "content": "cd" * 32}]  # the weights file, not the cache key
     assert root["licenses"][0]["license"]["id"] == "Apache-2.0"
     uni = comps["model:ünï-cödé ✓ 模型"]
     props = [(x["name"], x["value"]) for x in uni["properties"]]
@@ -177,6 +177,8 @@ def test_spdx_is_decoded_by_the_bindings_with_an_ai_package_per_model():
     assert pkg.ai_typeOfModel == ["LlamaForCausalLM"] and pkg.software_packageVersion == "2024-01-01"
     assert pkgs[model_iri(IDS[3])].software_downloadLocation == "https://huggingface.co/org/a%20model"
     assert pkg.software_downloadLocation is None  # not from the Hub
+    assert [(h.algorithm, h.hashValue) for h in pkg.verifiedUsing] == [(s.HashAlgorithm.sha256, "cd" * 32)]
+    assert not pkgs[model_iri(IDS[1])].verifiedUsing  # no hash known, none claimed
 
 
 @pytest.mark.parametrize("when", [
