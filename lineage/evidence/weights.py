@@ -63,8 +63,16 @@ def _is_gguf(path: Path) -> bool:
 def _vocab_hash_of(tokenizer) -> str | None:
     """:func:`_vocab_hash` for a loaded fast tokenizer (a GGUF file's embedded one)."""
     try:
-        vocab = json.loads(tokenizer.backend_tokenizer.to_str()).get("model", {}).get("vocab")
-    except (AttributeError, ValueError):
+        return _hash_vocab(tokenizer.backend_tokenizer.to_str())
+    except AttributeError:
+        return None
+
+
+def _hash_vocab(tokenizer_json: str) -> str | None:
+    """Hash of a ``tokenizer.json`` text's vocabulary (tokens in id order), None when it has none."""
+    try:
+        vocab = json.loads(tokenizer_json).get("model", {}).get("vocab")
+    except (ValueError, AttributeError):
         return None
     if not isinstance(vocab, dict):
         return None
@@ -121,13 +129,9 @@ def _vocab_hash(folder: Path) -> str | None:
     if not tj.is_file():
         return None
     try:
-        vocab = json.loads(tj.read_text(encoding="utf-8")).get("model", {}).get("vocab")
-    except (ValueError, UnicodeDecodeError):
+        return _hash_vocab(tj.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
         return None
-    if not isinstance(vocab, dict):
-        return None
-    blob = json.dumps(sorted(vocab.items(), key=lambda kv: kv[1]), ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def _signature(folder: Path) -> dict:
