@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+from scipy import stats
 
 from lineage.core.distances import Metric, pair_distances
 from lineage.core.parents import InferredParent, min_arborescence
@@ -200,13 +201,11 @@ def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarra
     """
     from lineage.core.logits import compare_logits
 
-    from scipy import stats
-
     rel = {x: {y for k, w in table.weights.items() if w.applicable and w.p_value <= fpr and x in k for y in k}
            for x in (a, b)}
     pair = table.logits.get((min(a, b), max(a, b)))
-    if pair is None or not pair.n_both_wrong:
-        return False
+    if pair is None or pair.shared_errors != pair.shared_errors:
+        return True  # too few common mistakes to test (or no profile): the DNA decides alone, as without the channel
     n = len(logits)
     sample = list(range(n)) if n <= MAX_REFERENCES else \
         np.random.default_rng(a * n + b).choice(n, MAX_REFERENCES, replace=False).tolist()

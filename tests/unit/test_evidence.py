@@ -114,3 +114,14 @@ def test_behaviour_alone_links_open_weight_strangers_only_when_their_mistakes_ar
     # same DNA closeness, but the student shares the teacher's mistakes no more than the peer does
     alike = _behaviour_only(student_copies_teacher=False)
     assert not alike.parents, alike.parents
+
+
+def test_a_pair_with_too_few_common_mistakes_is_left_to_the_dna():
+    from lineage.core.evidence import PairTable, _distinctive
+    from lineage.core.logits import LogitsComparison
+
+    table = PairTable()
+    table.logits[(0, 1)] = LogitsComparison(True, "top1", 0.5, 0.5, 100, shared_errors=float("nan"), n_both_wrong=3)
+    table.logits[(0, 2)] = LogitsComparison(True, "top1", 0.5, 0.5, 100, shared_errors=0.9, n_both_wrong=300)
+    # no test can be made for (0, 1): the relative test neither passes nor refuses it on that basis
+    assert _distinctive(0, 1, table, [object(), object(), None], np.array([[1, 2], [0, 2], [0, 1]]), 0.05)
