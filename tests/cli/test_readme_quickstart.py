@@ -6,7 +6,7 @@ either run here or fails this test until it is:
 * ``bash scripts/demo.sh`` is ``source scripts/bootstrap.sh`` then ``lineage demo "$@"``.
   The suite already runs inside the environment bootstrap makes, so the test checks the
   script says exactly that and runs ``lineage demo`` itself. The default ``smol`` profile
-  takes about 9 minutes from empty caches (README), so it runs with the smallest
+  takes about 12 minutes from empty caches (README), so it runs with the smallest
   documented options instead: ``--profile tiny`` (the README's "seconds-long smoke run")
   and 20 probes x 16 new tokens (as tests/integration/test_ingest_zoo.py uses): 1.5 minutes
   on two busy CPU cores from empty caches, under a minute with the zoo and answers cached.
