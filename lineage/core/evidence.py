@@ -142,12 +142,12 @@ def pair_table(
     *,
     metric: Metric = "euclidean",
     max_group: int = 300,
-    logits: Sequence[object | None] | None = None,
-    logits_null: NullDistribution | None = None,
 ) -> PairTable:
-    """Evidence for the pairs worth examining: DNA neighbours, and all pairs of models
-    whose weights could be compared (same width), up to ``max_group`` models a group
-    (beyond that only DNA neighbours are compared by weights too)."""
+    """DNA and weights evidence for the pairs worth examining: DNA neighbours, and all pairs
+    of models whose weights could be compared (same width), up to ``max_group`` models a
+    group (beyond that only DNA neighbours are compared by weights too). Next-token
+    evidence is added by :func:`_add_logits` once the weights have said which pairs are
+    related (its null leaves those out)."""
     n = X.shape[0]
     pairs: set[tuple[int, int]] = set()
     for i in range(n):
@@ -167,12 +167,10 @@ def pair_table(
     for a, b in sorted(pairs):
         if profiles[a] is not None and profiles[b] is not None:
             table.weights[(a, b)] = compare_weights(profiles[a], profiles[b])
-    if logits is not None:
-        add_logits(table, logits, logits_null)
     return table
 
 
-def add_logits(table: PairTable, logits: Sequence[object | None], logits_null: NullDistribution | None) -> None:
+def _add_logits(table: PairTable, logits: Sequence[object | None], logits_null: NullDistribution | None) -> None:
     """Next-token comparisons (with the test's p-value when ``logits_null`` is given) for the
     table's pairs that both models' profiles cover and the weights cannot judge."""
     from lineage.core.logits import compare_logits
@@ -186,7 +184,8 @@ def add_logits(table: PairTable, logits: Sequence[object | None], logits_null: N
             table.logits[(a, b)] = c
 
 
-def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarray, fpr: float) -> bool:
+def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarray, fpr: float,
+                 weight_related: set[tuple[int, int]]) -> bool:
     """Does one of the pair share its mistakes with the other significantly more often than
     with any of its other behavioural neighbours (references)?
 
@@ -195,14 +194,13 @@ def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarra
     of its kind (same training text, same size) is not evidence of descent. References
     are the other models with a next-token profile (its DNA neighbours and, in large
     populations, a seeded sample of ``MAX_REFERENCES``), leaving out models the weights
-    relate to either side; each must lose a one-sided two-proportion z-test at ``fpr``.
-    (DNA neighbours alone are not enough: on the smol zoo an independent model of the
+    relate to either side (``weight_related``: index pairs the weights call related); each
+    must lose a one-sided two-proportion z-test at ``fpr``. (DNA neighbours alone are not enough: on the smol zoo an independent model of the
     same size and training text was not among them and the test passed wrongly.)
     """
     from lineage.core.logits import compare_logits
 
-    rel = {x: {y for k, w in table.weights.items() if w.applicable and w.p_value <= fpr and x in k for y in k}
-           for x in (a, b)}
+    rel = {y for k in weight_related if a in k or b in k for y in k}
     pair = table.logits.get((min(a, b), max(a, b)))
     if pair is None or pair.shared_errors != pair.shared_errors:
         return True  # too few common mistakes to test (or no profile): the DNA decides alone, as without the channel
@@ -212,7 +210,7 @@ def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarra
     for x, y in ((a, b), (b, a)):
         ok = True
         for c in dict.fromkeys(np.asarray(nn_indices[x]).tolist() + sample):
-            if c in (x, y) or c in rel[a] or c in rel[b] or logits[c] is None:
+            if c in (x, y) or c in rel or logits[c] is None:
                 continue
             ref = table.logits.get((min(x, c), max(x, c))) or compare_logits(logits[x], logits[c])
             if not ref.n_both_wrong or ref.shared_errors != ref.shared_errors:
@@ -359,12 +357,12 @@ def infer_with_evidence(
         else [set() for _ in range(n)]
     table = pair_table(X, null, profiles, nn_indices, metric=metric)
     thr = null.threshold(fpr)
+    weight_related = {k for k, w in table.weights.items() if w.applicable and w.p_value <= fpr}
     if logits is not None:
         from lineage.core.logits import fit_logits_null
 
         known = {(c, p) for c in range(n) for p in declared[c]}
-        known |= {k for k, w in table.weights.items() if w.applicable and w.p_value <= fpr}
-        add_logits(table, logits, fit_logits_null(logits, families=families, exclude_pairs=known))
+        _add_logits(table, logits, fit_logits_null(logits, families=families, exclude_pairs=known | weight_related))
 
     related: list[tuple[int, int, PairEvidence]] = []
     strict = fpr / max(n - 1, 1)
@@ -382,7 +380,7 @@ def infer_with_evidence(
         # Bonferroni bar over the candidates (independent labs training on similar text behave
         # alike more often than fpr says).
         if pe.channel == "dna" and _foreign(profiles[key[0]], profiles[key[1]]):
-            if pe.p_value <= strict and (lg is None or _distinctive(*key, table, logits, nn_indices, fpr)):
+            if pe.p_value <= strict and (lg is None or _distinctive(*key, table, logits, nn_indices, fpr, weight_related)):
                 related.append((key[0], key[1], pe))
         elif pe.p_value <= fpr:
             related.append((key[0], key[1], pe))

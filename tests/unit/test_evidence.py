@@ -124,4 +124,4 @@ def test_a_pair_with_too_few_common_mistakes_is_left_to_the_dna():
     table.logits[(0, 1)] = LogitsComparison(True, "top1", 0.5, 0.5, 100, shared_errors=float("nan"), n_both_wrong=3)
     table.logits[(0, 2)] = LogitsComparison(True, "top1", 0.5, 0.5, 100, shared_errors=0.9, n_both_wrong=300)
     # no test can be made for (0, 1): the relative test neither passes nor refuses it on that basis
-    assert _distinctive(0, 1, table, [object(), object(), None], np.array([[1, 2], [0, 2], [0, 1]]), 0.05)
+    assert _distinctive(0, 1, table, [object(), object(), None], np.array([[1, 2], [0, 2], [0, 1]]), 0.05, set())
