@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["open_source"]
+__all__ = ["open_source", "load_local"]
 
 
 def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size: str | int = "auto",
@@ -40,3 +40,17 @@ def open_source(entry, *, device: str = "auto", dtype: str = "auto", batch_size:
     if kind == "folder":
         return HFSource(entry.id, path=Path(entry.path), allow_pickle=entry.allow_pickle, **common)
     raise ModelLoadError(f"model {entry.id!r}: a precomputed DNA entry has no model to run")
+
+
+def load_local(path: str | Path, model_id: str, *, dtype: str = "float32"):
+    """``(model, tokenizer)`` of a local Hugging Face folder, LoRA adapter folder (merged into
+    its base) or GGUF file (dequantised), on CPU, loaded exactly as the DNA's sources load
+    them. For the evidence channels, which read a model outside any generation run."""
+    from .gguf import GGUFSource
+    from .hf import HFSource
+
+    p = Path(path)
+    gguf = p.is_file() and p.suffix.lower() == ".gguf"
+    src = (GGUFSource if gguf else HFSource)(model_id, path=p, device="cpu", dtype=dtype)
+    src.load()
+    return src.model, src.tokenizer

@@ -32,27 +32,22 @@ def _text() -> list[str]:
     return [line.strip() for line in raw.splitlines() if line.strip()]
 
 
-def _key(folder: Path, adapter=None) -> str:
+def _key(path: Path, adapter=None) -> str:
+    """Format, text, and the content of what the model is made of: a GGUF file, or the
+    weights and small files of a folder (an adapter's and its base's)."""
     from lineage.loaders.base import file_fingerprint
 
     h = hashlib.sha256(LOGITS_FORMAT.encode())
     h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
-    folders = [folder] if adapter is None else [adapter.base, adapter.folder]
-    for d in folders:
+    if path.is_file():  # a GGUF file holds everything
+        h.update(f"gguf:{file_fingerprint(path)}".encode())
+        return h.hexdigest()[:32]
+    for d in ([path] if adapter is None else [adapter.base, adapter.folder]):
         for f in sorted(d.glob("*.safetensors")):
             h.update(f"{f.name}:{file_fingerprint(f)};".encode())
         for name in ("config.json", "adapter_config.json", "tokenizer.json", "tokenizer_config.json"):
             if (d / name).is_file():
                 h.update((d / name).read_bytes())
-    return h.hexdigest()[:32]
-
-
-def _gguf_key(path: Path) -> str:
-    from lineage.loaders.base import file_fingerprint
-
-    h = hashlib.sha256(LOGITS_FORMAT.encode())
-    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
-    h.update(f"gguf:{file_fingerprint(path)}".encode())
     return h.hexdigest()[:32]
 
 
@@ -76,7 +71,8 @@ def _load(path: Path) -> LogitsProfile | None:
 
 def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> LogitsProfile:
     """The model's next-token profile on the shipped text (cached when ``cache_dir`` is given)."""
-    from lineage.loaders.adapter import is_adapter, merge_into, read_adapter
+    from lineage.loaders import load_local
+    from lineage.loaders.adapter import is_adapter, read_adapter
 
     folder = Path(path)
     name = model_id or folder.name
@@ -86,7 +82,7 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     if not gguf and not any(weights_folder.glob("*.safetensors")):
         raise ModelLoadError(f"model {name!r}: no .safetensors weights in {weights_folder}",
                              hint="the logits channel runs safetensors folders, LoRA adapter folders and GGUF files")
-    key = _gguf_key(folder) if gguf else _key(folder, adapter)
+    key = _key(folder, adapter)
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
         prof = _load(cache_path)
@@ -94,21 +90,8 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
             prof.key = key
             return prof
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    try:
-        if gguf:  # dequantised by transformers' GGUF loader, as the DNA's loader does
-            tok = AutoTokenizer.from_pretrained(str(folder.parent), gguf_file=folder.name)
-            model = AutoModelForCausalLM.from_pretrained(str(folder.parent), gguf_file=folder.name, dtype=torch.float32)
-        else:
-            tok = AutoTokenizer.from_pretrained(adapter.tokenizer_folder if adapter else folder, trust_remote_code=False)
-            model = AutoModelForCausalLM.from_pretrained(weights_folder, trust_remote_code=False, use_safetensors=True,
-                                                         dtype=torch.float32)
-    except Exception as e:  # transformers raises many types for unreadable or unsupported files
-        raise ModelLoadError(f"model {name!r}: cannot load for the logits channel: {str(e).splitlines()[0][:160]}") from None
-    if adapter is not None:
-        merge_into(model, adapter, name)
-    model.eval()
+    model, tok = load_local(folder, name)
     ids_all, logp_all, seg_all, end_all, top1, stream = [], [], [], [], [], []
     with torch.no_grad():
         for s, para in enumerate(_text()):

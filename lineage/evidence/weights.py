@@ -91,26 +91,18 @@ def _config_signature(cfg: dict) -> dict:
     }
 
 
-def _gguf_profile(path: Path, name: str, key: str) -> WeightProfile:
+def _gguf_profile(path: Path, name: str) -> WeightProfile:
     """A GGUF file's profile: dequantised by transformers' GGUF loader into the Hugging Face
     layout (so its matrices share roles with folders of the same architecture), then
     sketched. Holds the whole model in float32 memory, unlike folders, which stream."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from lineage.loaders import load_local
 
-    try:
-        tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
-    except Exception as e:  # transformers raises many types for unreadable or unsupported GGUF files
-        raise ModelLoadError(f"model {name!r}: cannot read GGUF {path.name} for the weights channel "
-                             f"({str(e).splitlines()[0][:160]})") from None
+    model, tok = load_local(path, name)
     mats = {k: v.detach().numpy() for k, v in model.state_dict().items()}
     signature = {**_config_signature(model.config.to_dict()), "tokenizer": _vocab_hash_of(tok)}
     n_params = sum(int(v.size) for k, v in mats.items() if k != "lm_head.weight" or not model.config.tie_word_embeddings)
     del model
-    prof = profile_from_matrices(mats, signature, n_params=n_params, skip=("lm_head.weight",))
-    prof.signature["profile_key"] = key
-    return prof
+    return profile_from_matrices(mats, signature, n_params=n_params, skip=("lm_head.weight",))
 
 
 def _model_files(folder: Path, name: str):
@@ -242,34 +234,31 @@ def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     if _is_gguf(folder):
         from lineage.loaders.base import file_fingerprint
 
+        files, adapter, config_folder = [], None, None
         key = hashlib.sha256(f"{PROFILE_FORMAT}|gguf:{file_fingerprint(folder)}".encode()).hexdigest()[:32]
-        cache_path = _cache_path(cache_dir, key) if cache_dir else None
-        prof = load_profile(cache_path) if cache_path is not None and cache_path.is_file() else None
-        if prof is None:
-            t0 = time.perf_counter()
-            prof = _gguf_profile(folder, name, key)
-            if cache_path is not None:
-                _save(cache_path, prof, time.perf_counter() - t0)
-        return prof
-    files, adapter, config_folder = _model_files(folder, name)
-    if not files:
-        raise ModelLoadError(f"model {name!r}: no .safetensors weights in {config_folder}",
-                             hint="the weights channel reads safetensors folders only")
-    for f in files:
-        check_safetensors(f, name)
-    key = _key(config_folder, files, adapter)
+    else:
+        files, adapter, config_folder = _model_files(folder, name)
+        if not files:
+            raise ModelLoadError(f"model {name!r}: no .safetensors weights in {config_folder}",
+                                 hint="the weights channel reads safetensors folders only")
+        for f in files:
+            check_safetensors(f, name)
+        key = _key(config_folder, files, adapter)
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
         prof = load_profile(cache_path)
         if prof is not None:
             return prof
     t0 = time.perf_counter()
-    mats = _matrices(files, adapter, name)
-    signature = _signature(config_folder)
-    if adapter is not None:
-        signature["tokenizer"] = _vocab_hash(adapter.tokenizer_folder)
-    # a tied output head repeats the embedding: skip it so it is not counted twice
-    prof = profile_from_matrices(mats, signature, n_params=mats.n_params(), skip=("lm_head.weight",))
+    if _is_gguf(folder):
+        prof = _gguf_profile(folder, name)
+    else:
+        mats = _matrices(files, adapter, name)
+        signature = _signature(config_folder)
+        if adapter is not None:
+            signature["tokenizer"] = _vocab_hash(adapter.tokenizer_folder)
+        # a tied output head repeats the embedding: skip it so it is not counted twice
+        prof = profile_from_matrices(mats, signature, n_params=mats.n_params(), skip=("lm_head.weight",))
     prof.signature["profile_key"] = key
     if cache_path is not None:
         _save(cache_path, prof, time.perf_counter() - t0)

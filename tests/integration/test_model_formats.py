@@ -167,3 +167,16 @@ def test_a_gguf_file_is_read_by_the_weights_and_next_token_channels(tmp_path):
     lg = logits_profile(gguf, cache_dir=tmp_path)
     c = compare_logits(lg, logits_profile(folder, cache_dir=tmp_path))
     assert c.mode == "jsd" and c.distance < 0.01
+
+
+def test_a_file_named_gguf_that_is_not_one_is_refused_by_both_channels_in_one_line(tmp_path):
+    from lineage.evidence.logits import logits_profile
+    from lineage.evidence.weights import weight_profile
+
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a gguf file")
+    for read in (weight_profile, logits_profile):
+        with pytest.raises(ModelLoadError) as err:
+            read(fake, cache_dir=tmp_path, model_id="fake")
+        assert "'fake'" in str(err.value) and "not a GGUF file" in str(err.value) and "\n" not in str(err.value)
+    assert not (tmp_path / "evidence").exists()  # nothing half-written in the cache
