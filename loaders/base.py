@@ -56,6 +56,7 @@ class ModelSource(Protocol):
 _FULL_HASH_LIMIT = 1 << 30  # 1 GiB: hash everything below, sample above
 _CHUNK = 1 << 20
 _memo: dict[tuple[str, int, int], str] = {}
+_sha_memo: dict[tuple[str, int, int], str] = {}
 
 
 def file_fingerprint(path: Path) -> str:
@@ -73,8 +74,11 @@ def file_fingerprint(path: Path) -> str:
     h = hashlib.sha256(f"{st.st_size};".encode())
     with open(path, "rb") as f:
         if st.st_size <= _FULL_HASH_LIMIT:
+            plain = hashlib.sha256()  # the same read gives file_sha256's answer
             while chunk := f.read(8 * _CHUNK):
                 h.update(chunk)
+                plain.update(chunk)
+            _sha_memo[memo_key] = plain.hexdigest()
         else:
             h.update(f"mtime={st.st_mtime_ns};".encode())
             for k in range(18):
@@ -85,12 +89,10 @@ def file_fingerprint(path: Path) -> str:
     return out
 
 
-_sha_memo: dict[tuple[str, int, int], str] = {}
-
-
 def file_sha256(path: Path) -> str:
     """Plain SHA-256 of a whole file (what a bill of materials calls the file's hash; unlike
-    :func:`file_fingerprint` it reads every byte of large files too)."""
+    :func:`file_fingerprint` it reads every byte of large files too). Files up to 1 GiB that
+    were fingerprinted are not read again."""
     st = path.stat()
     memo_key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if memo_key not in _sha_memo:
