@@ -106,8 +106,8 @@ def evaluate_manifest(
     from lineage.dna.extract import ExtractConfig, Extractor
     from lineage.dna.record import stack
     from lineage.errors import InputError, LineageError
-    from lineage.evidence.logits import logits_profile
-    from lineage.evidence.weights import exact_refiner, weight_profile, weights_available
+    from lineage.evidence.profiles import model_evidence
+    from lineage.evidence.weights import exact_refiner
     from lineage.manifest import load_manifest, load_truth
     from lineage.modelcard import enrich
 
@@ -132,11 +132,10 @@ def evaluate_manifest(
             dnas.append(ex.extract(e))
         except LineageError as err:
             raise InputError(f"model {e.id!r}: {err}", hint="fix or drop this model to evaluate the rest") from None
-        path = getattr(e, "path", None)
-        profiles.append(weight_profile(path, cache_dir=cache_dir, model_id=e.id)
-                        if "weights" in channels and weights_available(path) else None)
-        lprofiles.append(logits_profile(path, cache_dir=cache_dir, model_id=e.id)
-                         if "logits" in channels and weights_available(path) else None)
+        # policy: raise (one InputError naming the model and the fix)
+        evidence = model_evidence(e, cache_dir=cache_dir, channels=channels, on_error="raise")
+        profiles.append(evidence.weights)
+        lprofiles.append(evidence.logits)
         if progress:
             progress("model_done", {"model": e.id})
     ids, X = stack(dnas)

@@ -379,23 +379,24 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
 
 
 def _weight_props(entry, settings: Settings) -> dict:
-    """The weights channel for one model: its profile (cached by content) summarised as node
-    properties. A model whose weights cannot be read keeps its DNA; the channel is then absent."""
-    from lineage.evidence.weights import profile_summary, weight_profile, weights_available, weights_sha256
+    """The evidence channels of one model (:func:`lineage.evidence.profiles.model_evidence`, its
+    profiles cached) as node properties. Policy: record. A channel that fails leaves
+    ``weights_error`` / ``logits_error`` on the node and the channel absent; the model keeps its DNA."""
+    from lineage.evidence.profiles import model_evidence
+    from lineage.evidence.weights import profile_summary, weights_sha256
 
-    if entry.path is None or not weights_available(entry.path):
-        return {"weights_key": None}
-    try:
-        props = {**profile_summary(weight_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id)),
-                 "weights_path": str(Path(entry.path).resolve()), "weights_sha256": weights_sha256(entry.path)}
-    except LineageError as e:
-        return {"weights_key": None, "weights_error": e.message}
-    try:
-        from lineage.evidence.logits import logits_profile
-
-        props["logits_key"] = logits_profile(entry.path, cache_dir=settings.cache_dir, model_id=entry.id).key
-    except LineageError as e:
-        props.update(logits_key=None, logits_error=e.message)
+    ev = model_evidence(entry, cache_dir=settings.cache_dir, on_error="record")
+    if ev.weights is not None:
+        props = {**profile_summary(ev.weights), "weights_path": str(Path(entry.path).resolve()),
+                 "weights_sha256": weights_sha256(entry.path)}
+    else:
+        props = {"weights_key": None}
+        if "weights" in ev.errors:
+            return {**props, "weights_error": ev.errors["weights"]}
+    if ev.logits is not None:
+        props["logits_key"] = ev.logits.key
+    elif "logits" in ev.errors:
+        props.update(logits_key=None, logits_error=ev.errors["logits"])
     return props
 
 
