@@ -101,6 +101,8 @@ def evaluate_manifest(
         ``"dna"`` (the DNA alone) and, when another channel applies to any model,
         ``"combined"`` (every channel in ``channels``).
     """
+    import logging
+
     from lineage.core.evaluation import evaluate_channels
     from lineage.core.population import Population
     from lineage.dna.extract import ExtractConfig, Extractor
@@ -132,8 +134,11 @@ def evaluate_manifest(
             dnas.append(ex.extract(e))
         except LineageError as err:
             raise InputError(f"model {e.id!r}: {err}", hint="fix or drop this model to evaluate the rest") from None
-        # policy: raise (one InputError naming the model and the fix)
+        # policy: raise (one InputError naming the model and the fix); an endpoint without
+        # logprobs is not an error: its next-token channel is absent, with a warning
         evidence = model_evidence(e, cache_dir=cache_dir, channels=channels, on_error="raise")
+        for channel, why in evidence.notes.items():
+            logging.getLogger("lineage").warning("warning: %s; the %s channel is absent for this model", why, channel)
         profiles.append(evidence.weights)
         lprofiles.append(evidence.logits)
         if progress:

@@ -1,10 +1,35 @@
-"""The next-token channel's adapter: teacher-forced top-k distributions of a local model on the
-shipped text, cached by the weights' content (see :mod:`lineage.core.logits`).
+"""The next-token channel's adapter: teacher-forced top-k distributions of a model on the
+shipped text, cached (see :mod:`lineage.core.logits`).
 
-Runs Hugging Face folders with safetensors weights, LoRA adapter folders (merged into their base)
-and GGUF files (dequantised) on CPU in float32 (the distributions,
-not speed, matter here: about 1,300 tokens, seconds for a 135M model). Never runs remote
-code and never unpickles. Endpoints that return logprobs are not read yet.
+Local models (:func:`logits_profile`): Hugging Face folders with safetensors weights, LoRA
+adapter folders (merged into their base) and GGUF files (dequantised), run on CPU in float32
+(the distributions, not speed, matter here: about 1,300 tokens, seconds for a 135M model).
+Never runs remote code and never unpickles. Cached by the weights' content.
+
+Endpoints (:func:`endpoint_logits_profile`): an OpenAI-compatible server that answers legacy
+``/completions`` with ``echo`` and ``logprobs`` (as vLLM's OpenAI-compatible server does) gives, for
+every token of each paragraph, its top-k next tokens as *strings* with their log-probabilities
+and the character the token starts at; the position that predicts token ``i`` reads the
+paragraph up to ``text_offset[i]``, which is what a local profile's ``char_end`` is. The
+generated token after the paragraph is ignored, and at most :data:`MAX_TOKENS` tokens are read
+per paragraph, as locally. ``k`` is :data:`TOP_K`, or 5 where the server allows no more (OpenAI).
+Cached by the endpoint's identity (URL and served model name) and the text, never by the API
+key; a server that swaps the model behind the same name keeps its old profile until the cache
+is cleared, as the DNA's response cache does.
+
+Token ids. A local profile holds its tokenizer's ids; an endpoint gives only strings. The
+core compares top-k distributions by id (Jensen-Shannon mode) whenever two profiles' tokenizer
+keys are equal, so ids from two id spaces must never meet there. An endpoint profile's key is
+``"endpoint:"`` plus the hash of its token-*string* stream, which cannot equal a local key (16
+hex digits), and its ids are a 63-bit hash of each token's string: two endpoints serving the
+same tokenizer have the same key and comparable ids (Jensen-Shannon mode between them), and an
+endpoint against a local model, even the same one, is compared in the top-1 text mode, aligned
+by character boundaries. Where a server returns fewer than ``k`` distinct strings (byte pieces
+decode alike), the row is padded with id ``-1`` and log-probability ``-inf`` (probability 0).
+A top-1 string that is not text (a byte fragment decoded as U+FFFD or spelled ``bytes:...`` as
+OpenAI does, or a control character other than a newline) is kept as ``""``, unknown: a local
+profile spells such a token in its tokenizer's byte alphabet (``Ą`` for byte 4), and the two
+spellings cannot be matched, so the top-1 text mode skips the position.
 """
 
 from __future__ import annotations
@@ -20,11 +45,13 @@ from lineage.core.logits import LogitsProfile, top1_correct
 from lineage.errors import ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
 
-__all__ = ["logits_profile", "cached_logits", "LOGITS_FORMAT", "TOP_K"]
+__all__ = ["logits_profile", "endpoint_logits_profile", "cached_logits", "LOGITS_FORMAT", "TOP_K",
+           "ENDPOINT_TOKENIZER"]
 
 TOP_K = 16
 MAX_TOKENS = 96
 LOGITS_FORMAT = f"lineage-logits/1:k{TOP_K}:t{MAX_TOKENS}"
+ENDPOINT_TOKENIZER = "endpoint:"  # prefix of an endpoint profile's tokenizer key (its ids are string hashes)
 
 
 def _text() -> list[str]:
@@ -53,7 +80,8 @@ def _key(path: Path, adapter=None) -> str:
 
 def _save(path: Path, prof: LogitsProfile) -> None:
     meta = {"format": LOGITS_FORMAT, "tokenizer": prof.tokenizer, "top1_text": prof.top1_text}
-    write_npz(path, "next-token profile", meta, ids=prof.topk_ids.astype(np.int32),
+    wide = prof.tokenizer.startswith(ENDPOINT_TOKENIZER)  # string-hash ids need 64 bits
+    write_npz(path, "next-token profile", meta, ids=prof.topk_ids.astype(np.int64 if wide else np.int32),
               logp=prof.topk_logp.astype(np.float32), segment=prof.segment.astype(np.int32),
               char_end=prof.char_end.astype(np.int32))
 
@@ -115,6 +143,101 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
                          segment=np.concatenate(seg_all), char_end=np.concatenate(end_all),
                          top1_text=[t or "" for t in top1])
     prof.top1_correct = top1_correct(prof.top1_text, prof.segment, prof.char_end, _text())
+    prof.key = key
+    if cache_path is not None:
+        _save(cache_path, prof)
+    return prof
+
+
+def _endpoint_key(source) -> str:
+    """Format, text, and the endpoint's identity (URL and served model name; never the API key)."""
+    h = hashlib.sha256(LOGITS_FORMAT.encode())
+    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
+    h.update(f"endpoint:{source.identity()}|{source.endpoint_model}".encode())
+    return h.hexdigest()[:32]
+
+
+def _string_id(token: str) -> int:
+    """A token string's id in the endpoint id space: 63 bits of its hash (never negative)."""
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big") >> 1
+
+
+def _top_row(top, k: int) -> list[tuple[float, str]]:
+    """The ``k`` most likely ``(logprob, token)`` of one ``top_logprobs`` entry (ties by text)."""
+    if not isinstance(top, dict):
+        return []
+    row = [(float(v), str(t)) for t, v in top.items() if isinstance(v, (int, float)) and v == v and v != float("inf")]
+    return sorted(row, key=lambda x: (-x[0], x[1]))[:k]
+
+
+def _top1_text(token: str) -> str:
+    """``token`` when it is text to compare, else ``""`` (see the module docstring)."""
+    if token.startswith("bytes:") or any(ch == "\ufffd" or (ch < " " and ch != "\n") or ch == "\x7f" for ch in token):
+        return ""
+    return token
+
+
+def _endpoint_profile(k: int, answers: list[dict], paragraphs: list[str], model_id: str) -> LogitsProfile:
+    """A profile from each paragraph's echoed ``choices[0].logprobs`` (see the module docstring)."""
+    ids_all, logp_all, seg_all, end_all, top1, stream = [], [], [], [], [], []
+    for s, (para, lp) in enumerate(zip(paragraphs, answers)):
+        tokens, tops, offsets = lp["tokens"], lp["top_logprobs"], lp["text_offset"]
+        # token i is predicted from the paragraph's first offsets[i] characters; offset 0 (a BOS the
+        # server adds, or the first token) has no prefix, and offsets past the paragraph are generated
+        pos = [i for i in range(1, len(offsets)) if 0 < offsets[i] < len(para)][:MAX_TOKENS - 1]
+        if not pos:
+            continue
+        stream.extend([str(t) for t in tokens[:pos[-1] + 1]] + [None])
+        for i in pos:
+            row = _top_row(tops[i], k)
+            if not row:
+                continue
+            pad = k - len(row)
+            ids_all.append([_string_id(t) for _, t in row] + [-1] * pad)
+            logp_all.append([v for v, _ in row] + [-np.inf] * pad)
+            seg_all.append(s)
+            end_all.append(offsets[i])
+            top1.append(_top1_text(row[0][1]))
+    if not ids_all:
+        from lineage.loaders.endpoint import LogprobsUnavailable
+
+        raise LogprobsUnavailable(f"model {model_id!r}: the endpoint returned no top logprobs for the text")
+    prof = LogitsProfile(tokenizer=ENDPOINT_TOKENIZER + hashlib.sha256(json.dumps(stream).encode()).hexdigest()[:16],
+                         topk_ids=np.asarray(ids_all, dtype=np.int64), topk_logp=np.asarray(logp_all, dtype=np.float32),
+                         segment=np.asarray(seg_all, dtype=np.int64), char_end=np.asarray(end_all, dtype=np.int64),
+                         top1_text=top1)
+    prof.top1_correct = top1_correct(prof.top1_text, prof.segment, prof.char_end, paragraphs)
+    return prof
+
+
+def endpoint_logits_profile(source, *, cache_dir: str | Path | None = None) -> LogitsProfile:
+    """The next-token profile of a model behind an OpenAI-compatible endpoint (cached when
+    ``cache_dir`` is given; a cached profile sends no request).
+
+    Parameters
+    ----------
+    source : lineage.loaders.endpoint.EndpointSource
+
+    Raises
+    ------
+    lineage.loaders.endpoint.LogprobsUnavailable
+        The server does not return the prompt's log-probabilities (the channel is absent).
+    GenerationError
+        The server is down or refuses the API key.
+    """
+    key = _endpoint_key(source)
+    cache_path = _cache_path(cache_dir, key) if cache_dir else None
+    if cache_path is not None and cache_path.is_file():
+        prof = _load(cache_path)
+        if prof is not None:
+            prof.key = key
+            return prof
+    paragraphs = _text()
+    try:
+        k, answers = source.echo_logprobs(paragraphs, TOP_K)
+    finally:
+        source.close()
+    prof = _endpoint_profile(k, answers, paragraphs, source.model_id)
     prof.key = key
     if cache_path is not None:
         _save(cache_path, prof)

@@ -380,8 +380,9 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
 
 def _weight_props(entry, settings: Settings) -> dict:
     """The evidence channels of one model (:func:`lineage.evidence.profiles.model_evidence`, its
-    profiles cached) as node properties. Policy: record. A channel that fails leaves
-    ``weights_error`` / ``logits_error`` on the node and the channel absent; the model keeps its DNA."""
+    profiles cached) as node properties. Policy: record. A channel that fails, or an endpoint
+    without logprobs, leaves ``weights_error`` / ``logits_error`` on the node and the channel
+    absent; the model keeps its DNA."""
     from lineage.evidence.profiles import model_evidence
     from lineage.evidence.weights import profile_summary, weights_sha256
 
@@ -395,8 +396,8 @@ def _weight_props(entry, settings: Settings) -> dict:
             return {**props, "weights_error": ev.errors["weights"]}
     if ev.logits is not None:
         props["logits_key"] = ev.logits.key
-    elif "logits" in ev.errors:
-        props.update(logits_key=None, logits_error=ev.errors["logits"])
+    elif "logits" in ev.errors or "logits" in ev.notes:
+        props.update(logits_key=None, logits_error=ev.errors.get("logits") or ev.notes["logits"])
     return props
 
 

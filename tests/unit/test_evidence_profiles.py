@@ -31,7 +31,7 @@ def folders(tmp_path_factory):
 
 def test_a_folder_gets_the_same_profiles_as_each_channel_builds(folders, tmp_path):
     ev = model_evidence(ManifestEntry(id="good", path=folders["good"]), cache_dir=tmp_path, on_error="raise")
-    assert not ev.errors
+    assert not ev.errors and not ev.notes
     assert ev.weights.signature["profile_key"] == weight_profile(folders["good"], cache_dir=tmp_path).signature["profile_key"]
     assert ev.logits.key == logits_profile(folders["good"], cache_dir=tmp_path).key
     only = model_evidence(ManifestEntry(id="good", path=folders["good"]), cache_dir=tmp_path, channels=("dna", "weights"))
@@ -64,6 +64,6 @@ def test_sources_without_local_weights_have_no_channel_and_no_error(tmp_path):
                   ManifestEntry(id="empty", path=tmp_path)):
         for policy in ("raise", "record"):
             ev = model_evidence(entry, cache_dir=tmp_path, on_error=policy)
-            assert (ev.weights, ev.logits, ev.errors) == (None, None, {})
+            assert (ev.weights, ev.logits, ev.errors, ev.notes) == (None, None, {}, {})
     with pytest.raises(ValueError, match="on_error"):
         model_evidence(ManifestEntry(id="hub", hub_id="org/model"), cache_dir=tmp_path, on_error="ignore")
