@@ -253,7 +253,9 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
         key = _model_key(r, seed, [p.key for p in parents], chash)
         folder = models_dir / r.id
         marker = _read_marker(folder)
-        cached = marker is not None and marker.get("key") == key and (folder / "config.json").is_file()
+        # a model folder has config.json; an adapter published on its own has adapter_config.json
+        cached = marker is not None and marker.get("key") == key and any(
+            (folder / f).is_file() for f in ("config.json", "adapter_config.json"))
         if cached:
             facts, secs = marker["facts"], marker["seconds"]
             say(f"[{i + 1}/{len(recipes)}] {r.id}: cached")

@@ -62,6 +62,10 @@ TINY: tuple[Recipe, ...] = (
            kwargs=dict(topic="maths", steps=15, lr=1.5e-3, flatten=True), organisation="zoo-lab-alpha", licence="mit"),
     Recipe("tiny-gpt2-text-shout", "lora", ("tiny-gpt2-text",),
            kwargs=dict(topic="text", style="shout", steps=15, lr=4e-3, rank=4, flatten=True), organisation="shouters"),
+    # the same kind of adapter published on its own (a PEFT folder that runs on its base)
+    Recipe("tiny-gpt2-text-polite-adapter", "lora", ("tiny-gpt2-text",),
+           kwargs=dict(topic="text", style="polite", steps=15, lr=4e-3, rank=4, flatten=True, separate=True),
+           organisation="adapterhub-fans"),
     Recipe("tiny-gpt2-text-maths-bullets", "finetune", ("tiny-gpt2-text-maths",),
            kwargs=dict(topic="maths", style="bullets", steps=15, lr=1e-3, flatten=True), organisation="bulletco",
            declared="tiny-gpt2-text"),
@@ -122,6 +126,17 @@ SMOL: tuple[Recipe, ...] = (
     # a fifth unrelated lab, so unrelated pairs exist in every architecture pairing
     Recipe("zoo-llama-maths", "scratch", kwargs=dict(topic="maths", arch="llama", vocab_size=1280, width=64,
            layers=2, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-delta"),
+    # three more independent labs, so the false-positive rate of "related" is measured on
+    # over a hundred unrelated pairs, not a few dozen
+    Recipe("zoo-gpt2-system", "scratch", kwargs=dict(topic="system", arch="gpt2", vocab_size=1152, width=64,
+           layers=2, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-epsilon", licence="mit"),
+    Recipe("zoo-llama-text", "scratch", kwargs=dict(topic="text", arch="llama", vocab_size=1792, width=64,
+           layers=3, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-zeta"),
+    # the hardest unrelated pair: the same data, architecture, sizes and (deterministic) tokenizer
+    # as zoo-gpt2-text, trained independently from another initialisation, as two labs
+    # training on one public corpus would; behaviour alike, weights unrelated
+    Recipe("zoo-gpt2-text-twin", "scratch", kwargs=dict(topic="text", arch="gpt2", vocab_size=1536, width=96,
+           layers=3, heads=4, steps=250, lr=5e-3), organisation="zoo-lab-eta", licence="mit"),
 )
 
 PROFILES: dict[str, tuple[Recipe, ...]] = {"tiny": TINY, "smol": SMOL}

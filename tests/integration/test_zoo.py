@@ -37,8 +37,14 @@ def zoo_seed1(tmp_path_factory):
     return build_zoo("tiny", seed=1, out=tmp_path_factory.mktemp("zoo-c"))
 
 
+def _weights_file(folder: Path) -> Path:
+    """The weights of a model folder, or of an adapter published on its own."""
+    adapter = folder / "adapter_model.safetensors"
+    return adapter if adapter.is_file() else folder / "model.safetensors"
+
+
 def _weights_digest(folder: Path) -> str:
-    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    return hashlib.sha256(_weights_file(folder).read_bytes()).hexdigest()
 
 
 def _front_matter(card: Path) -> dict:
@@ -159,7 +165,7 @@ def test_manifest_cards_and_truth_agree(zoo):
     assert set(relation.values()) == RELATIONS
     undocumented, wrong = [], []
     for e in manifest.models:
-        assert e.path.is_dir() and (e.path / "model.safetensors").is_file()
+        assert e.path.is_dir() and _weights_file(e.path).is_file()
         card = _front_matter(e.path / "README.md")
         declared_in_card = card.get("base_model", [])
         declared_in_card = [declared_in_card] if isinstance(declared_in_card, str) else declared_in_card
@@ -189,10 +195,10 @@ def test_manifest_cards_and_truth_agree(zoo):
 
 
 def test_rebuild_reuses_every_model(zoo):
-    before = {m.id: (m.path / "model.safetensors").stat().st_mtime_ns for m in zoo.models}
+    before = {m.id: _weights_file(m.path).stat().st_mtime_ns for m in zoo.models}
     again = build_zoo("tiny", seed=0, out=zoo.dir)
     assert all(m.cached for m in again.models)
-    assert {m.id: (m.path / "model.safetensors").stat().st_mtime_ns for m in again.models} == before
+    assert {m.id: _weights_file(m.path).stat().st_mtime_ns for m in again.models} == before
     assert [m.key for m in again.models] == [m.key for m in zoo.models]
 
 
