@@ -96,6 +96,20 @@ class BinaryScores:
     n_neg: int
 
 
+def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson (exact) interval for a rate of ``k`` events in ``n`` trials; (nan, nan) when n is 0.
+
+    The realised false-positive rate of a test is such a rate: with a few dozen unrelated
+    pairs, 0 false positives is compatible with a 5% rate, and the interval says so.
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    a = (1.0 - level) / 2
+    lo = float(stats.beta.ppf(a, k, n - k + 1)) if k > 0 else 0.0
+    hi = float(stats.beta.ppf(1 - a, k + 1, n - k)) if k < n else 1.0
+    return lo, hi
+
+
 def binary_scores(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | None = None) -> BinaryScores:
     """Precision, recall, F1, realised FPR and (with ``scores``, higher = positive) AUC."""
     y = np.asarray(y_true).astype(bool)
