@@ -41,3 +41,18 @@ def test_group_folds_never_split_a_group():
         inside = {groups[i] for i in f}
         for g in inside:
             assert all(groups[i] != g for other in folds if other is not f for i in other)
+
+
+def test_binomial_interval_is_the_exact_clopper_pearson_interval():
+    from scipy import stats
+
+    from lineage.core.metrics import binomial_interval
+
+    lo, hi = binomial_interval(0, 67)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 67), rel=1e-9)  # closed form for k = 0
+    lo, hi = binomial_interval(3, 100)
+    # the interval's ends are where the one-sided binomial tails reach 2.5%
+    assert stats.binom.sf(2, 100, lo) == pytest.approx(0.025, rel=1e-6)
+    assert stats.binom.cdf(3, 100, hi) == pytest.approx(0.025, rel=1e-6)
+    assert binomial_interval(5, 5)[1] == 1.0
+    assert all(np.isnan(binomial_interval(0, 0)))
