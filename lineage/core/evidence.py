@@ -11,9 +11,9 @@ Per pair, the *strongest channel that applies* decides:
   DNA distance against the population's null of unrelated pairs. Where both models were
   also read by the next-token channel (:mod:`lineage.core.logits`), the pair must pass
   its shared-mistakes test too (the larger p-value counts: an intersection-union test),
-  and its distance ranks the candidates. Between two open-weight models with different
-  vocabularies, the shared mistakes must also beat every reference model's
-  (:func:`_distinctive`).
+  and its distance ranks the candidates, and its shared mistakes must also beat every
+  reference model's (:func:`_distinctive`). Two open-weight models with different
+  vocabularies and unrelated weights are never related by behaviour alone (below).
 
 Parents: a minimum spanning arborescence (Edmonds, as in :mod:`lineage.core.parents`)
 over candidate edges ``p -> c`` of related pairs, with costs on one scale:
@@ -29,18 +29,30 @@ weights support always beats one only the behaviour supports. Direction:
    higher-kurtosis model is refused);
 3. structural priors (Model Atlas): quantised models and merges are leaves: never parents.
 
-Behaviour-only relations between two open-weight models with different vocabularies
-(no shared weights, no shared tokenizer) must pass a Bonferroni-corrected DNA test
-(``fpr / (n_models - 1)``): on the smol zoo two independent from-scratch bases trained on
-similar text sat at DNA p = 0.009 and were linked as parent and child.
+Two open-weight models that share neither weights nor tokenizer are never related by
+behaviour alone. Behaviour cannot tell a student trained on a teacher's outputs from an
+independent model trained on the same data as the teacher: on the smol zoo, two labs'
+bases trained on the same documentation share 19% of their mistakes (next-token p = 3e-5)
+and their DNAs sit at p = 1e-4, and the relative test cannot object when the only other
+model of that data is a copy of the candidate (which it must leave out: a teacher's
+copies share the teacher's mistakes). Every behaviour-only link between two such models
+that this module drew on the smol zoo was false (``zoo-llama-system <- zoo-gpt2-text``
+before the next-token test, ``zoo-gpt2-system <- zoo-llama-system-int8`` after the zoo
+gained a second lab trained on that data). In practice such a model is a new base:
+distillation into a foreign vocabulary starts from a pretrained base (whose weights then
+give the parent), and logit-level distillation needs the teacher's tokenizer, so a
+behaviour-only pair that shares a tokenizer still gets a ``distillation`` parent edge.
+Models whose weights are not open (endpoints, precomputed DNAs) are related by behaviour:
+where both were read by the next-token channel, the pair must pass the DNA test, the
+shared-mistakes test and the relative test (:func:`_distinctive`).
 
 Merges are found before the arborescence: a model whose weights fit
 ``t W_A + (1 - t) W_B`` of two earlier related models with a small residual gets both
 as parents. Every chosen edge carries the evidence it rests on and a derivation kind:
 ``quantized`` (few distinct values per weight group), ``pruned`` (fewer layers),
 ``adapter`` (low-rank weight difference), ``merge``, ``finetune`` (other shared-weight
-edges), ``distillation`` (behaviour related, weights open on both sides but unrelated)
-or ``unknown`` (behaviour only, weights not available).
+edges), ``distillation`` (behaviour related, weights open on both sides but unrelated,
+one tokenizer) or ``unknown`` (behaviour only, weights not available).
 """
 
 from __future__ import annotations
@@ -365,24 +377,21 @@ def infer_with_evidence(
         _add_logits(table, logits, fit_logits_null(logits, families=families, exclude_pairs=known | weight_related))
 
     related: list[tuple[int, int, PairEvidence]] = []
-    strict = fpr / max(n - 1, 1)
     for key in sorted(set(table.dna) | set(table.weights)):
         pe = table.strongest(*key)
         if pe is None:
             continue
+        if pe.channel == "dna" and _foreign(profiles[key[0]], profiles[key[1]]):
+            continue  # open weights sharing neither weights nor tokenizer: never related by behaviour alone
         lg = table.logits_evidence(*key)
         if pe.channel == "dna" and lg is not None and lg.p_value == lg.p_value:
-            # behaviour only, judged by both behavioural tests: related only if both say so
+            # behaviour only, judged by both behavioural tests: related only if both say so, and
+            # only if the pair's shared mistakes stand out from every reference's (relative test)
             pe = PairEvidence("dna", pe.distance, max(pe.p_value, lg.p_value),
                               {**pe.detail, "dna_p_value": pe.p_value, "logits_p_value": lg.p_value})
-        # Two open-weight models whose weights share nothing and whose vocabularies differ could
-        # only be related by sequence-level distillation; behaviour alone must then clear a
-        # Bonferroni bar over the candidates (independent labs training on similar text behave
-        # alike more often than fpr says).
-        if pe.channel == "dna" and _foreign(profiles[key[0]], profiles[key[1]]):
-            if pe.p_value <= strict and (lg is None or _distinctive(*key, table, logits, nn_indices, fpr, weight_related)):
-                related.append((key[0], key[1], pe))
-        elif pe.p_value <= fpr:
+            if pe.p_value <= fpr and not _distinctive(*key, table, logits, nn_indices, fpr, weight_related):
+                continue
+        if pe.p_value <= fpr:
             related.append((key[0], key[1], pe))
 
     # candidate edges into each child

@@ -62,11 +62,13 @@ def test_blind_inference_needs_no_declarations():
             assert got[child] == parent, child
 
 
-def _behaviour_only(student_copies_teacher: bool):
-    """Open-weight models sharing no weights and no vocabulary: a teacher, a student close to
-    it in DNA, a peer of the student's kind, and strangers. All three of teacher, student and
-    peer make the mistakes of their common training text half the time; the student, when
-    distilled, also makes the teacher's own mistakes."""
+def _behaviour_only(student_copies_teacher: bool, open_weights: bool = False):
+    """Models related, if at all, only in behaviour: a teacher, a student close to it in DNA,
+    a peer of the student's kind, and strangers. All three of teacher, student and peer
+    make the mistakes of their common training text half the time; the student, when
+    distilled, also makes the teacher's own mistakes. ``open_weights``: every model's
+    weights were read, and they share neither weights nor vocabulary; else the models are
+    black boxes (endpoints), read by the DNA and the next-token channels only."""
     from lineage.core.weights import profile_from_matrices
     from tests.unit.test_logits import _mistaken
 
@@ -97,7 +99,7 @@ def _behaviour_only(student_copies_teacher: bool):
     logits = [_mistaken(truth, g, tokenizer=f"tok{i}") for i, g in enumerate([teacher, student, peer, *strangers])]
     weights = [profile_from_matrices({"model.embed_tokens.weight": rng.standard_normal((64, 16 + 4 * i))},
                                      {"architecture": "gpt2", "hidden_size": 16 + 4 * i, "tokenizer": f"tok{i}"})
-               for i in range(len(ids))]
+               for i in range(len(ids))] if open_weights else None
     centre = rng.standard_normal(16) * 3
     X = np.stack([centre + 0.05 * rng.standard_normal(16) if i < 2 else rng.standard_normal(16) * 3
                   for i in range(len(ids))])
@@ -105,15 +107,44 @@ def _behaviour_only(student_copies_teacher: bool):
     return analyse_population(ids, X, release_dates=dates, weights=weights, logits=logits, fpr=0.05, k=5)
 
 
-def test_behaviour_alone_links_open_weight_strangers_only_when_their_mistakes_are_distinctive():
+def test_black_boxes_are_linked_by_behaviour_only_when_their_mistakes_are_distinctive():
     distilled = _behaviour_only(student_copies_teacher=True)
     edge = next(p for p in distilled.parents if p.child == "student")
-    assert (edge.parent, edge.kind) == ("teacher", "distillation")
+    assert (edge.parent, edge.kind) == ("teacher", "unknown")
     assert {e.channel for e in edge.evidence} == {"dna", "logits"}
     assert not [p for p in distilled.parents if p.child != "student"]
-    # same DNA closeness, but the student shares the teacher's mistakes no more than the peer does
+    # same DNA closeness, but the student shares the teacher's mistakes no more than the peer
+    # does (as two models trained on the same data would): the relative test refuses the link
     alike = _behaviour_only(student_copies_teacher=False)
     assert not alike.parents, alike.parents
+
+
+def test_open_weight_strangers_are_never_related_by_behaviour_alone():
+    """Sharing neither weights nor vocabulary, even a distinctive behavioural match is not
+    reported: behaviour cannot tell distillation from training on the teacher's data
+    (lineage.core.evidence)."""
+    for copies in (True, False):
+        a = _behaviour_only(student_copies_teacher=copies, open_weights=True)
+        assert not a.parents and not a.undocumented, (a.parents, a.undocumented)
+
+
+def test_behaviour_alone_gives_a_distillation_parent_when_the_tokenizer_is_shared():
+    """A student with its teacher's tokenizer (as logit-level distillation needs) but other
+    shapes is a distillation child: the shared vocabulary is heritage the weights show."""
+    from lineage.core.weights import profile_from_matrices
+
+    rng = np.random.default_rng(3)
+    ids = ["teacher", "student"] + [f"u{i}" for i in range(10)]
+    toks = ["tokT", "tokT"] + [f"tok{i}" for i in range(10)]
+    weights = [profile_from_matrices({"model.embed_tokens.weight": rng.standard_normal((64, 16 + 4 * i))},
+                                     {"architecture": "gpt2", "hidden_size": 16 + 4 * i, "tokenizer": t})
+               for i, t in enumerate(toks)]
+    centre = rng.standard_normal(16) * 3
+    X = np.stack([centre + 0.05 * rng.standard_normal(16) if i < 2 else rng.standard_normal(16) * 3
+                  for i in range(len(ids))])
+    dates = [D0 + dt.timedelta(days=14 * i) for i in range(len(ids))]
+    a = analyse_population(ids, X, release_dates=dates, weights=weights, fpr=0.05, k=5)
+    assert [(p.parent, p.child, p.kind) for p in a.parents] == [("teacher", "student", "distillation")]
 
 
 def test_a_pair_with_too_few_common_mistakes_is_left_to_the_dna():
