@@ -95,9 +95,11 @@ def cross_validate_relatedness(
         ``"null"``: p-value against the null fitted on training models, related
         when ``p <= fpr``. ``"svm"``: the paper's RBF-SVM trained on training pairs.
     weight_p : ndarray of shape (n_models, n_models), optional
-        The weights channel's p-value per pair (NaN where it does not apply). Where
-        given it replaces the DNA's p-value (the strongest channel decides); it needs
-        no training, so only the DNA null is fitted on the training folds.
+        The weights channel's p-value per pair (NaN where it does not apply; 1 for two
+        open-weight models of different vocabularies whose weights cannot be compared,
+        which the inference never relates by behaviour alone). Where given it replaces
+        the DNA's p-value (the strongest channel decides); it needs no training, so only
+        the DNA null is fitted on the training folds.
 
     Returns
     -------
@@ -263,6 +265,7 @@ def evaluate_population(
     train_fams = [true_families.get(m) for m in ids]
     weight_p = None
     if analysis.pairs is not None and weights is not None:
+        from lineage.core.evidence import foreign_vocabularies
         from lineage.core.weights import compare_weights
 
         weight_p = np.full((len(ids), len(ids)), np.nan)
@@ -273,6 +276,8 @@ def evaluate_population(
                     c = analysis.pairs.weights.get(key) or compare_weights(weights[i], weights[j])
                     if c.applicable:
                         weight_p[i, j] = weight_p[j, i] = c.p_value
+                    elif foreign_vocabularies(weights[i], weights[j]):
+                        weight_p[i, j] = weight_p[j, i] = 1.0  # never related by behaviour alone (core.evidence)
     for split in splits:
         groups = ids if split == "model" else [true_families.get(m, m) for m in ids]
         for clf in classifiers:

@@ -239,7 +239,7 @@ def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarra
     return False
 
 
-def _foreign(a: WeightProfile | None, b: WeightProfile | None) -> bool:
+def foreign_vocabularies(a: WeightProfile | None, b: WeightProfile | None) -> bool:
     """Both models' weights were read and their vocabularies differ."""
     if a is None or b is None:
         return False
@@ -381,7 +381,7 @@ def infer_with_evidence(
         pe = table.strongest(*key)
         if pe is None:
             continue
-        if pe.channel == "dna" and _foreign(profiles[key[0]], profiles[key[1]]):
+        if pe.channel == "dna" and foreign_vocabularies(profiles[key[0]], profiles[key[1]]):
             continue  # open weights sharing neither weights nor tokenizer: never related by behaviour alone
         lg = table.logits_evidence(*key)
         if pe.channel == "dna" and lg is not None and lg.p_value == lg.p_value:
