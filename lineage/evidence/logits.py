@@ -86,6 +86,17 @@ def _save(path: Path, prof: LogitsProfile) -> None:
               char_end=prof.char_end.astype(np.int32))
 
 
+def _from_cache(cache_dir, key: str) -> tuple[Path | None, LogitsProfile | None]:
+    """(where the profile under ``key`` is cached, the profile when it is there and readable)."""
+    cache_path = _cache_path(cache_dir, key) if cache_dir else None
+    if cache_path is not None and cache_path.is_file():
+        prof = _load(cache_path)
+        if prof is not None:
+            prof.key = key
+            return cache_path, prof
+    return cache_path, None
+
+
 def _load(path: Path) -> LogitsProfile | None:
     got = read_npz(path, LOGITS_FORMAT)
     if got is None:
@@ -111,12 +122,9 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
         raise ModelLoadError(f"model {name!r}: no .safetensors weights in {weights_folder}",
                              hint="the logits channel runs safetensors folders, LoRA adapter folders and GGUF files")
     key = _key(folder, adapter)
-    cache_path = _cache_path(cache_dir, key) if cache_dir else None
-    if cache_path is not None and cache_path.is_file():
-        prof = _load(cache_path)
-        if prof is not None:
-            prof.key = key
-            return prof
+    cache_path, prof = _from_cache(cache_dir, key)
+    if prof is not None:
+        return prof
     import torch
 
     model, tok = load_local(folder, name)
@@ -226,12 +234,9 @@ def endpoint_logits_profile(source, *, cache_dir: str | Path | None = None) -> L
         The server is down or refuses the API key.
     """
     key = _endpoint_key(source)
-    cache_path = _cache_path(cache_dir, key) if cache_dir else None
-    if cache_path is not None and cache_path.is_file():
-        prof = _load(cache_path)
-        if prof is not None:
-            prof.key = key
-            return prof
+    cache_path, prof = _from_cache(cache_dir, key)
+    if prof is not None:
+        return prof
     paragraphs = _text()
     try:
         k, answers = source.echo_logprobs(paragraphs, TOP_K)
