@@ -123,15 +123,9 @@ def cross_validate_relatedness(
         a, b = test[ti], test[tj]
         y = lineage_of[a] == lineage_of[b]
         if classifier == "null":
-            fams = [train_families[i] for i in train] if train_families is not None else None
-            null = fit_null(X[train], families=fams, random_state=random_state)
-            d = pair_distances(X, a, b, metric=null.metric)
-            p = null.p_value(d)
-            if weight_p is not None:
-                wp = weight_p[a, b]
-                p = np.where(np.isnan(wp), p, wp)
-            preds.append(p <= fpr)
-            scores.append(-np.log10(np.maximum(p, 1e-300)) if weight_p is not None else -d)
+            pred, score = _null_test(X, train, a, b, train_families, fpr, random_state, weight_p)
+            preds.append(pred)
+            scores.append(score)
         else:
             ri, rj = np.triu_indices(len(train), 1)
             ra, rb = train[ri], train[rj]
@@ -152,6 +146,21 @@ def cross_validate_relatedness(
 
 
 MAX_GROUP_PAIRS = 600  # above this many pairs of groups, the null is cross-validated in k folds
+
+
+def _null_test(X, train, a, b, train_families, fpr, random_state, weight_p):
+    """Pairs ``(a, b)`` tested against the null fitted on the ``train`` models: (related at
+    ``fpr``, score). Where ``weight_p`` applies its p-value replaces the DNA's, and the score is
+    ``-log10 p``; else it is the negated DNA distance. Raises ValueError from :func:`fit_null`."""
+    fams = [train_families[t] for t in train] if train_families is not None else None
+    null = fit_null(X[train], families=fams, random_state=random_state)
+    d = pair_distances(X, a, b, metric=null.metric)
+    p = null.p_value(d)
+    if weight_p is None:
+        return p <= fpr, -d
+    wp = weight_p[a, b]
+    p = np.where(np.isnan(wp), p, wp)
+    return p <= fpr, -np.log10(np.maximum(p, 1e-300))
 
 
 def _leave_groups_out(X, lineage_of, groups, train_families, fpr, random_state, weight_p):
@@ -175,19 +184,13 @@ def _leave_groups_out(X, lineage_of, groups, train_families, fpr, random_state, 
         train = np.flatnonzero((g != g[a[0]]) & (g != g[b[0]]))
         if len(train) < 3:
             continue
-        fams = [train_families[t] for t in train] if train_families is not None else None
         try:
-            null = fit_null(X[train], families=fams, random_state=random_state)
+            pred, score = _null_test(X, train, a, b, train_families, fpr, random_state, weight_p)
         except ValueError:  # too few pairs outside these groups
             continue
-        d = pair_distances(X, a, b, metric=null.metric)
-        p = null.p_value(d)
-        if weight_p is not None:
-            wp = weight_p[a, b]
-            p = np.where(np.isnan(wp), p, wp)
         ys.append(lineage_of[a] == lineage_of[b])
-        preds.append(p <= fpr)
-        scores.append(-np.log10(np.maximum(p, 1e-300)) if weight_p is not None else -d)
+        preds.append(pred)
+        scores.append(score)
     if not ys:
         raise ValueError("no pair of groups left enough models to fit a null; use more models")
     return binary_scores(np.concatenate(ys), np.concatenate(preds), np.concatenate(scores))
@@ -295,7 +298,8 @@ def evaluate_population(
                 EvaluationRow(f"{tag}_recall", s.recall, s.n_pos, ""),
                 EvaluationRow(f"{tag}_f1", s.f1, s.n_pos + s.n_neg, ""),
                 EvaluationRow(f"{tag}_auc", s.auc, s.n_pos + s.n_neg, ""),
-                EvaluationRow(f"{tag}_realised_fpr", s.fpr, s.n_neg, _fpr_note(s, fpr) if clf == "null" else "SVM decision > 0"),
+                EvaluationRow(f"{tag}_realised_fpr", s.fpr, s.n_neg, f"{_rate_note(s.n_fp, s.n_neg, 'called related')}; target {fpr:g}" if clf == "null"
+                             else "SVM decision > 0"),
             ]
 
     if declared_parents is not None:
@@ -314,12 +318,11 @@ def evaluate_population(
         n_unrel = sum(true_lin[a] != true_lin[b] and dcomp[a] != dcomp[b]
                       for k, a in enumerate(ids) for b in ids[k + 1:])
         k_false = sum(true_lin[u.a] != true_lin[u.b] for u in analysis.undocumented)
-        lo, hi = binomial_interval(k_false, n_unrel)
         rows += [
             EvaluationRow("undocumented_precision", prec, len(analysis.undocumented), "reported pairs truly related"),
             EvaluationRow("undocumented_recall", rec, len(hidden), "true parent edges missing from metadata, reported"),
             EvaluationRow("undocumented_realised_fpr", k_false / n_unrel if n_unrel else float("nan"), n_unrel,
-                          f"{k_false} of {n_unrel} unrelated pairs reported; 95% CI {lo:.3f}-{hi:.3f}"),
+                          _rate_note(k_false, n_unrel, "reported")),
         ]
         wrong = {(c, p) for c in ids for p in decl[c] if p in pop and p not in true_parents.get(c, ())}
         flagged = {(x.child, x.declared_parent) for x in analysis.conflicts}
@@ -331,10 +334,9 @@ def evaluate_population(
     return Evaluation(rows=rows, analysis=analysis)
 
 
-def _fpr_note(s, target: float) -> str:
-    k = int(round(s.fpr * s.n_neg)) if s.n_neg else 0
-    lo, hi = binomial_interval(k, s.n_neg)
-    return f"{k} of {s.n_neg} unrelated pairs called related; 95% CI {lo:.3f}-{hi:.3f}; target {target:g}"
+def _rate_note(k: int, n: int, what: str) -> str:
+    lo, hi = binomial_interval(k, n)
+    return f"{k} of {n} unrelated pairs {what}; 95% CI {lo:.3f}-{hi:.3f}"
 
 
 def kind_rows(analysis: Analysis, true_relations: Mapping[tuple[str, str], str]) -> list[EvaluationRow]:

@@ -94,6 +94,7 @@ class BinaryScores:
     fpr: float
     n_pos: int
     n_neg: int
+    n_fp: int  # false positives: ``fpr`` is n_fp / n_neg
 
 
 def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -121,7 +122,7 @@ def binary_scores(y_true: np.ndarray, y_pred: np.ndarray, scores: np.ndarray | N
     return BinaryScores(
         precision=prec, recall=rec, f1=f1,
         auc=roc_auc(y, scores) if scores is not None else float("nan"),
-        fpr=_ratio(fp, int((~y).sum())), n_pos=int(y.sum()), n_neg=int((~y).sum()),
+        fpr=_ratio(fp, int((~y).sum())), n_pos=int(y.sum()), n_neg=int((~y).sum()), n_fp=fp,
     )
 
 

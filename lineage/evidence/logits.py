@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -54,9 +55,18 @@ LOGITS_FORMAT = f"lineage-logits/1:k{TOP_K}:t{MAX_TOKENS}"
 ENDPOINT_TOKENIZER = "endpoint:"  # prefix of an endpoint profile's tokenizer key (its ids are string hashes)
 
 
-def _text() -> list[str]:
+@lru_cache(maxsize=1)
+def _text() -> tuple[str, ...]:
+    """The shipped text's paragraphs (read once per process: every cached profile is checked against it)."""
     raw = resources.files("lineage").joinpath("data/logits_text.txt").read_text(encoding="utf-8")
-    return [line.strip() for line in raw.splitlines() if line.strip()]
+    return tuple(line.strip() for line in raw.splitlines() if line.strip())
+
+
+def _key_hash():
+    """A hash seeded with what every profile's key depends on: the format and the text."""
+    h = hashlib.sha256(LOGITS_FORMAT.encode())
+    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
+    return h
 
 
 def _key(path: Path, adapter=None) -> str:
@@ -64,8 +74,7 @@ def _key(path: Path, adapter=None) -> str:
     weights and small files of a folder (an adapter's and its base's)."""
     from lineage.loaders.base import file_fingerprint
 
-    h = hashlib.sha256(LOGITS_FORMAT.encode())
-    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
+    h = _key_hash()
     if path.is_file():  # a GGUF file holds everything
         h.update(f"gguf:{file_fingerprint(path)}".encode())
         return h.hexdigest()[:32]
@@ -159,8 +168,7 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
 
 def _endpoint_key(source) -> str:
     """Format, text, and the endpoint's identity (URL and served model name; never the API key)."""
-    h = hashlib.sha256(LOGITS_FORMAT.encode())
-    h.update(hashlib.sha256("\n".join(_text()).encode()).digest())
+    h = _key_hash()
     h.update(f"endpoint:{source.identity()}|{source.endpoint_model}".encode())
     return h.hexdigest()[:32]
 

@@ -243,6 +243,7 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
         raise CacheError(f"cannot create zoo folder {out}: {e.strerror}") from None
     say = progress or (lambda _msg: None)
 
+    from lineage.loaders.adapter import is_adapter
     from lineage.zoo import corpus
 
     chash = corpus.corpus_hash()
@@ -253,9 +254,9 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
         key = _model_key(r, seed, [p.key for p in parents], chash)
         folder = models_dir / r.id
         marker = _read_marker(folder)
-        # a model folder has config.json; an adapter published on its own has adapter_config.json
-        cached = marker is not None and marker.get("key") == key and any(
-            (folder / f).is_file() for f in ("config.json", "adapter_config.json"))
+        # a model folder, or an adapter published on its own
+        cached = marker is not None and marker.get("key") == key and (
+            (folder / "config.json").is_file() or is_adapter(folder))
         if cached:
             facts, secs = marker["facts"], marker["seconds"]
             say(f"[{i + 1}/{len(recipes)}] {r.id}: cached")
