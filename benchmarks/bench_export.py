@@ -99,10 +99,10 @@ def main() -> None:
         return
 
     from lineage.graph.export import write_reports
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
     from lineage.graph.store import Graph
     from lineage.settings import load_settings
-    from lineage.synthetic import write_synthetic_population
+    from lineage.dna.synthetic import write_synthetic_population
 
     s = load_settings()
     with tempfile.TemporaryDirectory() as tmp:

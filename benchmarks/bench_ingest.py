@@ -26,9 +26,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from lineage.graph.store import Graph
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
     from lineage.settings import load_settings
-    from lineage.synthetic import write_synthetic_population
+    from lineage.dna.synthetic import write_synthetic_population
 
     s = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
@@ -39,8 +39,8 @@ def main() -> None:
             g.query("clear_graph")
         # Warm the numeric core's compiled kernels once (a per-process cost, reported apart).
         t = time.perf_counter()
-        from lineage.core.analysis import analyse_population
-        from lineage.core.simulate import simulate_population
+        from lineage.core.infer.analysis import analyse_population
+        from lineage.core.score.simulate import simulate_population
 
         p = simulate_population(50)
         analyse_population(p.ids, p.X)

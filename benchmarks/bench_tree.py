@@ -1,6 +1,6 @@
 """Tree building at scale: our pipeline vs scikit-bio's nj, side by side.
 
-For each size (synthetic DNAs from :func:`lineage.core.simulate.simulate_population`)
+For each size (synthetic DNAs from :func:`lineage.core.score.simulate.simulate_population`)
 a fresh subprocess runs one pipeline and reports its stage times and its peak
 resident memory (``ru_maxrss``, which includes the interpreter and imports):
 
@@ -28,14 +28,14 @@ _CHILD = r"""
 import json, resource, sys, time
 import numpy as np
 which, n = sys.argv[1], int(sys.argv[2])
-from lineage.core.simulate import simulate_population
+from lineage.core.score.simulate import simulate_population
 pop = simulate_population(n, p_wrong=0.0, random_state=0)
 out = {}
 if which == "ours":
-    from lineage.core.distances import condensed_and_neighbours
-    from lineage.core.tree import tree_from_distances
-    from lineage.core.relatedness import fit_null
-    from lineage.core.parents import infer_parents
+    from lineage.core.measure.distances import condensed_and_neighbours
+    from lineage.core.infer.tree import tree_from_distances
+    from lineage.core.channels.relatedness import fit_null
+    from lineage.core.infer.parents import infer_parents
     import networkx, scipy.stats  # imports are not timed
     tree_from_distances(["a", "b", "c", "d"], np.ones(6, dtype=np.float32))  # JIT warm-up
     t0 = time.perf_counter()

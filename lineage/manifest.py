@@ -31,42 +31,14 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from lineage.errors import InputError, ManifestError
+from lineage.errors import ManifestError
+from lineage.io import MAX_DEPTH, MAX_FILE_BYTES, check_depth, load_yaml_text, read_text_file  # noqa: F401 (re-exported)
 
 log = logging.getLogger("lineage")
 
-#: Largest manifest, ground truth or model card read (bytes): a million entries fit.
-MAX_FILE_BYTES = 64 * 2**20
-#: Deepest nesting of lists/mappings accepted in a manifest, ground truth or card.
-MAX_DEPTH = 32
 #: Longest model id (characters); longer ones are refused naming the entry.
 MAX_ID_LENGTH = 512
 
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML without implicit timestamps (dates stay text and pydantic parses them,
-    so a bad date is a one-line error naming the entry instead of a crash inside PyYAML),
-    without aliases (an alias bomb of a few hundred bytes expands to gigabytes) and with
-    a nesting limit (deep nesting exhausts the recursion limit)."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise yaml.composer.ComposerError(None, None, "YAML aliases (*name) are not allowed", mark)
-        self._depth = getattr(self, "_depth", 0) + 1
-        try:
-            if self._depth > MAX_DEPTH:
-                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels",
-                                                  self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
 
 _SECRET_PARAM = re.compile(r"(key|token|secret|passw|pwd|auth|sig|credential|session)", re.I)
 
@@ -94,46 +66,6 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
     host = parts.netloc.rsplit("@", 1)[-1]
     return parts._replace(netloc=host, query="", fragment="").geturl()
-
-
-def read_text_file(path: str | Path, what: str, *, max_bytes: int = MAX_FILE_BYTES,
-                   error: type[InputError] = ManifestError) -> str:
-    """The UTF-8 text of a user-supplied file, or one ``error`` naming the file: missing,
-    a directory, unreadable, larger than ``max_bytes``, or not UTF-8."""
-    path = Path(path)
-    if path.is_dir():
-        raise error(f"{what} {path} is a directory, not a file", hint=f"pass the path of the {what} file itself")
-    if not path.is_file():
-        raise error(f"{what} {path} does not exist")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise error(f"{path}: {what} of {size:,} bytes is larger than the {max_bytes:,} bytes accepted")
-        raw = path.read_bytes()
-    except OSError as e:
-        raise error(f"cannot read {what} {path}: {e.strerror}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise error(f"{path}:{line}: {what} is not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})",
-                    hint="save the file as UTF-8") from None
-
-
-def check_depth(data: object, limit: int = MAX_DEPTH) -> None:
-    """Raise ``ValueError`` when lists/mappings nest deeper than ``limit`` (iterative: no recursion)."""
-    stack = [(data, 1)]
-    while stack:
-        v, d = stack.pop()
-        if isinstance(v, (list, dict)):
-            if d > limit:
-                raise ValueError(f"nested deeper than {limit} levels")
-            stack.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
-
-
-def load_yaml_text(text: str):
-    """Parse YAML with the manifest loader (no aliases, no timestamps, nesting limited)."""
-    return yaml.load(text, Loader=_Loader)
 
 
 Relation = Literal["finetune", "adapter", "merge", "quantized", "distillation", "pruned"]

@@ -16,7 +16,8 @@ from pathlib import Path
 import yaml
 
 from lineage.errors import InputError
-from lineage.manifest import MAX_ID_LENGTH, ManifestEntry, check_depth, load_yaml_text, log, read_text_file
+from lineage.io import check_depth, load_yaml_text, read_text_file
+from lineage.manifest import MAX_ID_LENGTH, ManifestEntry, log
 
 _RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
 

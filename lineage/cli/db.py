@@ -147,15 +147,16 @@ def unlock_cmd(
 def _check_holder_gone(owner: str, since, *, force: bool) -> None:
     """Refuse to break a lock whose holder (``host:pid:token``) is alive or cannot be checked."""
     import os
-    import socket
 
     from lineage.errors import GraphError
+    from lineage.graph.lock import holder_state
 
-    host, pid, _ = (str(owner).split(":") + ["", "", ""])[:3]
-    if host == socket.gethostname() and pid.isdigit():
-        if os.path.exists(f"/proc/{pid}") and int(pid) != os.getpid():
-            raise GraphError(f"the ingest holding the lock ({owner}, since {since}) is still running on this machine "
-                             f"(pid {pid})", hint=f"wait for it, or stop it (kill {pid}); a live lock is never broken")
+    state = holder_state(owner)
+    if state == "alive" and int(str(owner).split(":")[1]) != os.getpid():
+        pid = str(owner).split(":")[1]
+        raise GraphError(f"the ingest holding the lock ({owner}, since {since}) is still running on this machine "
+                         f"(pid {pid})", hint=f"wait for it, or stop it (kill {pid}); a live lock is never broken")
+    if state != "unknown":
         return
     if not force:
         raise GraphError(f"the lock is held by {owner} (since {since}) on another machine; it may still be running",

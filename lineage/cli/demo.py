@@ -23,7 +23,7 @@ def demo_cmd(
     Example: lineage demo --profile smol
     """
     from lineage.cli._progress import ModelProgress
-    from lineage.demo import run_demo
+    from lineage.pipeline.demo import run_demo
 
     s = settings_from()
     with ModelProgress() as hook:

@@ -36,7 +36,7 @@ def eval_cmd(
 
     Example: lineage eval --truth zoo/truth.json --manifest zoo/manifest.yaml --blind
     """
-    from lineage.evaluate import evaluate_files
+    from lineage.pipeline.evaluate import evaluate_files
 
     if not dna:
         _eval_manifest(truth, manifest, blind=blind, channels=channels, fpr=fpr, split=split, n_splits=n_splits,
@@ -57,7 +57,7 @@ def _eval_manifest(truth, manifest, *, blind, channels, n_probes, max_new_tokens
     from lineage.dna.extract import ExtractConfig
     from lineage.dna.record import GenerationConfig
     from lineage.errors import ConfigError
-    from lineage.evaluate import evaluate_manifest
+    from lineage.pipeline.evaluate import evaluate_manifest
 
     if manifest is None:
         raise ConfigError("give DNA files or --manifest (whose models are then evaluated)")

@@ -51,7 +51,8 @@ def extract_cmd(
     """
     from lineage.cli._progress import ModelProgress
     from lineage.cli.options import settings_from
-    from lineage.dna.extract import ExtractConfig, extract_dna
+    from lineage.dna.batch import extract_dna
+    from lineage.dna.extract import ExtractConfig
     from lineage.dna.record import GenerationConfig
 
     cfg = ExtractConfig(  # batch_size is 'auto' or an int (its parser's)

@@ -42,7 +42,7 @@ def ingest_cmd(
     """
     from lineage.dna.record import GenerationConfig
     from lineage.dna.extract import ExtractConfig
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
 
     s = settings_from()
     cfg = ExtractConfig(probes=probes, n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens),

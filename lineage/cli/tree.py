@@ -25,7 +25,7 @@ def tree_cmd(
 
     Example: lineage tree dna/*.dna.json --out results/tree --root outgroup --manifest zoo/manifest.yaml
     """
-    from lineage.treeplot import write_tree
+    from lineage.pipeline.treeplot import write_tree
 
     summary = write_tree(dna, out, method=method, root=root, outgroup=outgroup, manifest=manifest, metric=metric)
     render_rows([{"field": k, "value": v} for k, v in summary.items()], format, title="tree")

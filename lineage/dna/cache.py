@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from lineage.dna.record import GenerationConfig
-from lineage.dna.files import atomic_write_text
+from lineage.io import atomic_write_text
 from lineage.errors import CacheError
 
 __all__ = ["ResponseCache", "response_key"]

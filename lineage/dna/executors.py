@@ -37,13 +37,12 @@ Example
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 
+from lineage.dna.extract import ExtractConfig, Extractor, ExtractReport, ExtractResult, entry_from
+from lineage.dna.record import DNA
 from lineage.errors import ConfigError, GenerationError, LineageError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from lineage.dna.extract import ExtractConfig, Extractor, ExtractReport, ExtractResult
-    from lineage.dna.record import DNA
+from lineage.manifest import ManifestEntry
 
 __all__ = ["ExecutorName", "LocalExecutor", "RayExecutor", "make_executor", "extract_all", "extract_each"]
 
@@ -156,8 +155,6 @@ class RayExecutor:
         the config when none is given (``ExtractConfig(**defaults)``).
         """
         if config is None:
-            from lineage.dna.extract import ExtractConfig
-
             config = ExtractConfig(**defaults)
         gpu = self.gpus_per_task() > 0
         update: dict = {}
@@ -177,8 +174,6 @@ class RayExecutor:
         config_json = extractor.config.model_dump_json()
         cache_dir = str(extractor.cache.root)
         task = self.task or extract_on_worker
-        from lineage.dna.extract import entry_from
-
         refs = {}
         for e in map(entry_from, entries):
             if e.source_kind == "dna":  # nothing to generate: read on the driver
@@ -202,8 +197,6 @@ class _RayRun:
         return self.outcome(entry)[0]
 
     def outcome(self, entry) -> tuple["DNA", "ExtractReport"]:
-        from lineage.dna.extract import entry_from
-
         entry = entry_from(entry)
         if entry.id not in self.refs:  # not submitted (e.g. a precomputed DNA): run it here
             return self.extractor.extract_with_report(entry)
@@ -238,8 +231,6 @@ def extract_on_worker(config: "ExtractConfig", cache_dir: str, entry) -> tuple["
     The extractor (and so the encoder) is kept per worker process and reused by the
     next task with the same settings.
     """
-    from lineage.dna.extract import Extractor
-
     key = (config.model_dump_json(), cache_dir)
     ex = _extractors.get(key)
     if ex is None:
@@ -249,8 +240,6 @@ def extract_on_worker(config: "ExtractConfig", cache_dir: str, entry) -> tuple["
 
 def _ray_task(task: Callable, config_json: str, cache_dir: str, entry_json: dict):
     """The Ray remote body: rebuild config and entry, run ``task``, return a tagged result."""
-    from lineage.dna.extract import ExtractConfig
-    from lineage.manifest import ManifestEntry
 
     entry = ManifestEntry.model_validate(entry_json)
     try:
@@ -292,8 +281,6 @@ def extract_each(extractor: "Extractor", entries: Sequence, executor: LocalExecu
     ``on_start(entry)`` is called just before an entry's result is awaited: with ``local``
     that is when the model starts; with ``ray`` every task already runs.
     """
-    from lineage.dna.extract import ExtractResult, entry_from
-
     entries = [entry_from(e) for e in entries]
     run = executor.submit(extractor, entries)
     for e in entries:

@@ -3,15 +3,16 @@
 Stages (each testable alone): :mod:`lineage.dna.probes` (ordered, hashed probe set),
 :mod:`lineage.loaders` (answers, batched, cached by :mod:`lineage.dna.cache`),
 :mod:`lineage.dna.encoders` (answer embeddings, empty answers -> zero rows),
-:mod:`lineage.core.dna_math` (row reduction, concatenation, shared projection).
+:mod:`lineage.core.measure.dna_math` (row reduction, concatenation, shared projection).
 
-:func:`extract_dna` is the entry point (``lineage extract`` is it plus rendering): every
-model through one :class:`Extractor`, run by an executor from :mod:`lineage.dna.executors`,
-one :class:`ExtractResult` (DNA, report, file) per model.
+:func:`lineage.dna.batch.extract_dna` is the entry point (``lineage extract`` is it plus
+rendering): every model through one :class:`Extractor`, run by an executor from
+:mod:`lineage.dna.executors`, one :class:`ExtractResult` (DNA, report, file) per model.
 
 Example
 -------
->>> from lineage.dna.extract import ExtractConfig, Extractor, extract_dna
+>>> from lineage.dna.extract import ExtractConfig, Extractor
+>>> from lineage.dna.batch import extract_dna
 >>> ex = Extractor(ExtractConfig(n_probes=100), cache_dir="~/.cache/lineage")   # doctest: +SKIP
 >>> dna = ex.extract("models/my-model")                                         # doctest: +SKIP
 >>> results = extract_dna(["models/a", "models/b"], out="dna/")                 # doctest: +SKIP
@@ -23,14 +24,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lineage.dna.record import DNA, GenerationConfig, Provenance
 from lineage.errors import ConfigError, DegenerateModelError
 
-__all__ = ["ExtractConfig", "Extractor", "ExtractReport", "ExtractResult", "extract_dna", "entry_from"]
+__all__ = ["ExtractConfig", "Extractor", "ExtractReport", "ExtractResult", "entry_from"]
 
 DEGENERATE_FRACTION = 0.5
 
@@ -143,7 +144,7 @@ def entry_from(model) -> "object":
 
 
 ProgressFn = Callable[[str, int, int, int], None]  # (model id, probes done, probes total, tokens so far)
-#: ``progress(event, info)``: the events ``lineage.graph.ingest`` emits too, so one progress display serves both.
+#: ``progress(event, info)``: the events ``lineage.pipeline.ingest`` emits too, so one progress display serves both.
 ProgressHook = Callable[[str, dict], None]
 
 
@@ -254,7 +255,7 @@ class Extractor:
     # -- DNA -------------------------------------------------------------------------
     def dna_from_answers(self, model_id: str, answers: Sequence[str], meta: dict | None = None) -> DNA:
         """Encode answers and project them (no generation)."""
-        from lineage.core.dna_math import dna_from_embeddings, empty_mask
+        from lineage.core.measure.dna_math import dna_from_embeddings, empty_mask
 
         cfg = self.config
         if len(answers) != len(self.probes):
@@ -295,68 +296,3 @@ class Extractor:
         rep.n_empty, rep.degenerate, rep.seconds = d.n_empty, d.degenerate, time.perf_counter() - t0
         self.reports.append(rep)
         return d, rep
-
-
-def extract_dna(models: Iterable, config: ExtractConfig | None = None, out: str | Path | None = None,
-                cache_dir: str | Path | None = None, progress: ProgressHook | None = None,
-                executor: str | object = "local", address: str | None = None) -> list[ExtractResult]:
-    """Extract the DNA of every model; with ``out``, also write ``<out>/<dna_filename(id)>``.
-
-    Every source is checked (path, weights, tokenizer files) before any model is run, so a
-    typo fails in seconds, not after the other models. Models run through ``executor``
-    (:mod:`lineage.dna.executors`); each DNA file is written as soon as its model is done.
-    The first model that fails stops the call with its :class:`~lineage.errors.LineageError`
-    (files already written stay; rerunning resumes from the response cache).
-
-    Parameters
-    ----------
-    models : iterable of ManifestEntry, path or hub id
-    config : ExtractConfig, optional
-        Default ``ExtractConfig()``; the Ray executor pins ``auto`` device and dtype to its workers'.
-    out : path, optional
-    cache_dir : path, optional
-        Response cache root; defaults to ``Settings().cache_dir``.
-    progress : callable, optional
-        ``progress(event, info)`` with the events of :func:`lineage.graph.ingest.ingest`:
-        ``model_start`` ``{"model"}``, ``extract_progress`` ``{"model", "done", "total", "tokens"}``
-        after each batch of answers, ``model_done`` ``{"model", "skipped": False}`` and
-        ``model_failed`` ``{"model", "error"}``.
-    executor : {"local", "ray"} or an executor object
-        Where models run: this process, one at a time (default), or one Ray task each. An
-        executor named here is closed on return; an executor object is left to its caller.
-    address : str, optional
-        Ray cluster address (``executor="ray"`` only).
-
-    Returns
-    -------
-    list of ExtractResult, in the order of ``models``
-    """
-    from lineage.dna.executors import extract_each, make_executor
-    from lineage.dna.files import dna_filename, save_dna
-    from lineage.errors import LineageError
-
-    emit = progress or (lambda event, info: None)
-
-    def on_batch(model_id: str, done: int, total: int, tokens: int) -> None:
-        emit("extract_progress", {"model": model_id, "done": done, "total": total, "tokens": tokens})
-
-    entries = [entry_from(m) for m in models]
-    runner = make_executor(executor, address)
-    try:
-        ex = Extractor(runner.configure(config), cache_dir, progress=on_batch)
-        for e in entries:  # fail on a bad path before spending minutes on the others
-            ex.check(e)
-        results = []
-        for entry, outcome in extract_each(ex, entries, runner,
-                                           on_start=lambda e: emit("model_start", {"model": e.id})):
-            if isinstance(outcome, LineageError):
-                emit("model_failed", {"model": entry.id, "error": outcome.message})
-                raise outcome
-            if out is not None:
-                outcome.path = save_dna(outcome.dna, Path(out) / dna_filename(outcome.dna.model_id))
-            results.append(outcome)
-            emit("model_done", {"model": entry.id, "skipped": False})
-    finally:
-        if runner is not executor:  # made here: ours to close
-            runner.close()
-    return results

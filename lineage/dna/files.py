@@ -8,15 +8,14 @@ JSON, nesting within the manifest limit, and a vector of finite values no larger
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from pydantic import ValidationError
 
 from lineage.dna.record import DNA, DNA_FORMAT, Provenance
-from lineage.errors import CacheError, DNAFileError
+from lineage.errors import DNAFileError
+from lineage.io import atomic_write_text  # noqa: F401 (re-exported)
 
 #: Largest |value| accepted in a DNA vector. Real DNAs are projections of unit-norm
 #: embeddings (|x| of order 1); beyond 1e6 squared distances summed over the dimensions
@@ -41,28 +40,6 @@ def check_dna_vector(vec, origin: str = "<dna>") -> np.ndarray:
         raise DNAFileError(f"{origin}: vector value {v[i]:.3g} at index {i} is beyond the accepted magnitude "
                            f"{MAX_DNA_MAGNITUDE:g}; distances to it would overflow or lose meaning")
     return v.astype(np.float32)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise CacheError(f"cannot write in {path.parent}: {e.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise CacheError(f"cannot write {path}: {e.strerror}") from None
 
 
 def dna_to_dict(d: DNA) -> dict:
@@ -116,7 +93,7 @@ def save_dna(d: DNA, path: str | Path) -> Path:
 
 
 def load_dna(path: str | Path, *, expected_dim: int | None = None) -> DNA:
-    from lineage.manifest import check_depth, read_text_file
+    from lineage.io import check_depth, read_text_file
 
     path = Path(path)
     text = read_text_file(path, "DNA file", max_bytes=MAX_DNA_FILE_BYTES, error=DNAFileError)

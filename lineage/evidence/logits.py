@@ -1,5 +1,5 @@
 """The next-token channel's adapter: teacher-forced top-k distributions of a model on the
-shipped text, cached (see :mod:`lineage.core.logits`).
+shipped text, cached (see :mod:`lineage.core.channels.logits`).
 
 Local models (:func:`logits_profile`): Hugging Face folders with safetensors weights, LoRA
 adapter folders (merged into their base) and GGUF files (dequantised), run on CPU in float32
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lineage.core.logits import LogitsProfile, top1_correct
+from lineage.core.channels.logits import LogitsProfile, top1_correct
 from lineage.errors import ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
-from lineage.core.logits import LogitsProfile
-from lineage.core.weights import WeightProfile
+from lineage.core.channels.logits import LogitsProfile
+from lineage.core.channels.weights import WeightProfile
 from lineage.errors import InputError, LineageError
 
 __all__ = ["ModelEvidence", "model_evidence", "CHANNELS"]

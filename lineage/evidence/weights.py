@@ -1,5 +1,5 @@
 """The weights channel's adapter: stream a model's matrices from disk into a
-:class:`~lineage.core.weights.WeightProfile`, and cache profiles by content.
+:class:`~lineage.core.channels.weights.WeightProfile`, and cache profiles by content.
 
 Reads Hugging Face folders (``*.safetensors``), one tensor at a time, so memory stays
 at one matrix. GGUF files and pickle checkpoints are not read (the channel is then
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lineage.core.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
+from lineage.core.channels.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
 from lineage.errors import ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
 
@@ -311,7 +311,7 @@ def exact_distance(path_a: str | Path, path_b: str | Path) -> float | None:
 
 
 def exact_refiner(paths):
-    """``refine(parent_index, child_index)`` for :func:`lineage.core.evidence.infer_with_evidence`:
+    """``refine(parent_index, child_index)`` for :func:`lineage.core.infer.combine.infer_with_evidence`:
     the exact weight distance of two models of a population whose folders (``paths``, aligned with
     the population; None where unknown) are on this machine, else None."""
 

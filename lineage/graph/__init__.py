@@ -1,5 +1,5 @@
-"""The graph side: the Neo4j adapter (``store``), the local server (``server``), the Cypher library
-(``queries``), Browser links (``browser``) and ``ingest``, which turns a manifest into a graph.
-
-Nothing here imports a model runtime; ``ingest`` asks :mod:`lineage.dna` for DNAs.
+"""The Neo4j adapter: the driver (``store``), the local server (``server``), the Cypher library
+(``queries``), Browser links (``browser``), the ingest lock (``lock``) and exports read from the
+graph (``export``). Nothing here runs a model or reads model files: the pipeline
+(:mod:`lineage.pipeline`) does that and hands the graph rows.
 """

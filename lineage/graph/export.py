@@ -176,7 +176,7 @@ def write_reports(model: str | None = None, *, all: bool = False, out: str | Pat
 
 
 def _write(path: Path, text: str) -> None:
-    from lineage.dna.files import atomic_write_text
+    from lineage.io import atomic_write_text
 
     try:
         if path.parent and not path.parent.exists():

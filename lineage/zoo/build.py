@@ -28,7 +28,7 @@ from typing import Callable
 
 import yaml
 
-from lineage.dna.files import atomic_write_text
+from lineage.io import atomic_write_text
 from lineage.errors import CacheError, ConfigError
 from lineage.zoo.profiles import PROFILES, RELATION, Recipe
 

@@ -8,7 +8,7 @@ import yaml
 from typer.testing import CliRunner
 
 from lineage.cli.app import get_app
-from lineage.core.simulate import simulate_population
+from lineage.core.score.simulate import simulate_population
 from lineage.dna.record import DNA, GenerationConfig, Provenance
 from lineage.dna.files import dna_filename, save_dna
 

@@ -76,7 +76,7 @@ def test_extract_dna_on_ray_reports_each_model_and_leaves_the_session_running(zo
     """What `lineage extract --executor ray` calls: reports come back from the workers (here all
     answers are cached by a local run first), files are written here, and a Ray session the
     caller started is still up afterwards."""
-    from lineage.dna.extract import extract_dna
+    from lineage.dna.batch import extract_dna
 
     entries = load_manifest(zoo.manifest_path).models[:2]
     local = extract_dna(entries, config=_config(), cache_dir=tmp_path / "cache")
@@ -131,7 +131,7 @@ def test_retries_exhausted_records_the_model_as_failed(zoo, cluster, tmp_path):
 
 @pytest.mark.neo4j
 def test_ingest_on_ray_with_a_killed_worker_completes_the_graph(settings, graph, zoo, cluster, tmp_path):
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
 
     s = settings.model_copy(update={"cache_dir": tmp_path / "cache"})  # a fresh cache: workers really generate
     full = load_manifest(zoo.manifest_path)

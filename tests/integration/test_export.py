@@ -30,8 +30,8 @@ ALL_IDS = [ROOT_A, CHILD, GRANDCHILD, ROOT_B, HIDDEN, LATE, EARLY] + [f"other/{i
 def populated(settings, graph, tmp_path):
     from lineage.dna.files import save_dna
     from lineage.dna.record import DNA, Provenance
-    from lineage.graph.ingest import ingest
-    from lineage.synthetic import SYNTHETIC_PROVENANCE
+    from lineage.pipeline.ingest import ingest
+    from lineage.dna.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**SYNTHETIC_PROVENANCE)
     rng = np.random.default_rng(11)

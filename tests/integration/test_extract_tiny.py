@@ -11,7 +11,8 @@ import pytest
 from lineage.dna.record import GenerationConfig, check_comparable
 from lineage.dna.files import save_dna
 from lineage.errors import DegenerateModelError, ModelLoadError, ProvenanceMismatch, UnsafeModelError
-from lineage.dna.extract import ExtractConfig, Extractor, extract_dna
+from lineage.dna.batch import extract_dna
+from lineage.dna.extract import ExtractConfig, Extractor
 from lineage.loaders.hf import HFSource
 from lineage.manifest import ManifestEntry
 from tests.helpers.tiny import build_tiny_model
@@ -125,7 +126,7 @@ def test_empty_answers_keep_their_slot(extractor):
     assert da.n_empty == db.n_empty == 1 and not da.degenerate
     assert not np.allclose(da.vector, db.vector)
     # reproduce slot handling by hand: zero row in slot 2, then the pure core
-    from lineage.core.dna_math import dna_from_embeddings
+    from lineage.core.measure.dna_math import dna_from_embeddings
 
     emb = extractor.encoder.encode([t for t in a])
     assert np.all(emb[2] == 0)

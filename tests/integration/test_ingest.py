@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lineage.core.population import analyse
-from lineage.graph.ingest import ingest, population_from_graph
-from lineage.synthetic import write_synthetic_population
+from lineage.core.infer.population import analyse
+from lineage.pipeline.ingest import ingest, population_from_graph
+from lineage.dna.synthetic import write_synthetic_population
 from tests.helpers.graph import assert_queries_match_core
 
 pytestmark = pytest.mark.neo4j
@@ -102,7 +102,7 @@ def test_queries_return_what_the_core_computed(settings, graph, population):
 def test_declared_lineage_is_marked_declared(settings, graph, tmp_path):
     from lineage.dna.record import DNA, Provenance
     from lineage.dna.files import save_dna
-    from lineage.synthetic import SYNTHETIC_PROVENANCE
+    from lineage.dna.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**SYNTHETIC_PROVENANCE)
     rng = np.random.default_rng(0)
@@ -131,7 +131,7 @@ def test_declared_lineage_is_marked_declared(settings, graph, tmp_path):
 def test_model_card_fills_what_the_manifest_leaves_out(settings, graph, tmp_path):
     from lineage.dna.record import DNA, Provenance
     from lineage.dna.files import save_dna
-    from lineage.synthetic import SYNTHETIC_PROVENANCE
+    from lineage.dna.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**SYNTHETIC_PROVENANCE)
     rng = np.random.default_rng(5)

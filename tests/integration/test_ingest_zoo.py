@@ -17,8 +17,8 @@ import pytest
 
 from lineage.dna.record import GenerationConfig
 from lineage.dna.extract import ExtractConfig
-from lineage.core.population import analyse
-from lineage.graph.ingest import ingest, population_from_graph
+from lineage.core.infer.population import analyse
+from lineage.pipeline.ingest import ingest, population_from_graph
 from lineage.manifest import load_manifest, load_truth
 from tests.helpers.cli import wait_for_lines
 from tests.helpers.graph import assert_queries_match_core

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from lineage.core.logits import _norm, compare_logits
+from lineage.core.channels.logits import _norm, compare_logits
 from lineage.dna.extract import ExtractConfig
 from lineage.dna.record import GenerationConfig
 from lineage.errors import InputError
@@ -169,7 +169,7 @@ def test_the_cache_is_reused_and_never_holds_the_key(server, key, tmp_path):
 
 @pytest.mark.parametrize("name, why", [("no-logprobs", "without logprobs"), ("refuses", "HTTP 400")])
 def test_a_server_without_logprobs_leaves_the_channel_absent_with_its_reason(server, tmp_path, settings, name, why):
-    from lineage.graph.ingest import _weight_props
+    from lineage.pipeline.ingest import _weight_props
 
     for policy in ("raise", "record"):  # not an error under either policy
         ev = model_evidence(entry(server, name), cache_dir=tmp_path, on_error=policy)
@@ -194,7 +194,7 @@ def test_a_missing_key_or_a_bad_url_is_a_one_line_user_error(server, tmp_path, m
 
 @pytest.mark.neo4j
 def test_ingest_stores_the_endpoint_channel_and_the_population_reads_it(server, key, settings, graph, tmp_path):
-    from lineage.graph.ingest import ingest, population_from_graph
+    from lineage.pipeline.ingest import ingest, population_from_graph
 
     manifest = tmp_path / "m.yaml"
     manifest.write_text(json.dumps({"models": [

@@ -70,8 +70,8 @@ def test_the_merge_is_peft_s_merge(pair):
 
 
 def test_every_channel_reads_the_adapter_as_its_merged_model(pair, tmp_path):
-    from lineage.core.logits import compare_logits
-    from lineage.core.weights import compare_weights, difference_rank
+    from lineage.core.channels.logits import compare_logits
+    from lineage.core.channels.weights import compare_weights, difference_rank
     from lineage.dna.record import GenerationConfig
     from lineage.evidence.logits import logits_profile
     from lineage.evidence.weights import exact_distance, weight_profile, weights_available
@@ -149,8 +149,8 @@ def test_an_adapter_for_another_base_is_refused(pair, tmp_path):
 def test_a_gguf_file_is_read_by_the_weights_and_next_token_channels(tmp_path):
     """The Q4_1 GGUF of SmolLM2 against the folder converted from it: one model's weights, the
     GGUF's quantisation visible, one tokenizer (so the pair is not 'foreign')."""
-    from lineage.core.logits import compare_logits
-    from lineage.core.weights import compare_weights
+    from lineage.core.channels.logits import compare_logits
+    from lineage.core.channels.weights import compare_weights
     from lineage.evidence.logits import logits_profile
     from lineage.evidence.weights import weight_profile, weights_available
     from tests.helpers.tiny import smollm2_folder, smollm2_gguf

@@ -248,7 +248,7 @@ def test_tiny_models_answer_probes_and_keep_their_lineage_in_dna(zoo, tmp_path):
     whitespace, and each derivative's DNA is nearer its true parent than the other family's root."""
     import numpy as np
 
-    from lineage.core.distances import pairwise_distances
+    from lineage.core.measure.distances import pairwise_distances
     from lineage.dna.record import GenerationConfig
     from lineage.dna.extract import ExtractConfig, Extractor
 
@@ -296,7 +296,7 @@ def _model(zoo, model_id: str) -> Path:
 
 
 def test_weights_channel_on_known_pairs(zoo, tmp_path):
-    from lineage.core.weights import compare_weights
+    from lineage.core.channels.weights import compare_weights
     from lineage.evidence.weights import weight_profile
     from tests.helpers.tiny import build_tiny_model
 
@@ -316,7 +316,7 @@ def test_weights_channel_on_known_pairs(zoo, tmp_path):
 
 
 def test_logits_channel_on_known_pairs(zoo, tmp_path):
-    from lineage.core.logits import compare_logits
+    from lineage.core.channels.logits import compare_logits
     from lineage.evidence.logits import logits_profile
 
     base = logits_profile(_model(zoo, "tiny-gpt2-text"), cache_dir=tmp_path)

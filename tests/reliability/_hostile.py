@@ -10,7 +10,7 @@ import numpy as np
 def dna_file(path, model_id, dim=128, vector=None, **prov_changes):
     from lineage.dna.files import dna_to_dict, save_dna
     from lineage.dna.record import DNA, Provenance
-    from lineage.synthetic import SYNTHETIC_PROVENANCE
+    from lineage.dna.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**{**SYNTHETIC_PROVENANCE, "dna_dim": dim, **prov_changes})
     v = np.random.default_rng(abs(hash(model_id)) % 2**32).normal(size=dim).astype(np.float32)

@@ -52,7 +52,7 @@ def test_unknown_query_and_missing_parameter():
 def _dna_file(path, model_id, dim=128, **prov_changes):
     from lineage.dna.record import DNA, Provenance
     from lineage.dna.files import save_dna
-    from lineage.synthetic import SYNTHETIC_PROVENANCE
+    from lineage.dna.synthetic import SYNTHETIC_PROVENANCE
 
     prov = Provenance(**{**SYNTHETIC_PROVENANCE, "dna_dim": dim, **prov_changes})
     v = np.random.default_rng(abs(hash(model_id)) % 2**32).normal(size=dim).astype(np.float32)
@@ -82,7 +82,7 @@ def test_dna_of_other_dimension_or_provenance_is_recorded_as_failed(tmp_path, gr
 
 @pytest.mark.neo4j
 def test_hostile_model_ids_are_stored_and_queried_verbatim(tmp_path, graph, settings):
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
 
     ids = ["quote's \"double\"", "back`tick`", "ünïcødé/模型", "x'}) DETACH DELETE (n) //", "$param {id: 1}"]
     rows = []

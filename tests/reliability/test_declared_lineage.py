@@ -21,7 +21,7 @@ IMPOSSIBLE = {
 @pytest.mark.neo4j
 @pytest.mark.parametrize("case", sorted(IMPOSSIBLE))
 def test_impossible_declared_lineage_is_refused_and_the_graph_unchanged(case, tmp_path, graph, settings):
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
 
     rows = population(tmp_path, n=4)
     ingest(jsonl(tmp_path / "first.jsonl", rows), settings=settings)

@@ -62,7 +62,7 @@ def test_the_sweep_covers_every_field():
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory, _graph_session, settings):
     """A graph holding a small batch, so 'unchanged' means something."""
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
 
     d = tmp_path_factory.mktemp("seed")
     _graph_session.query("clear_graph")

@@ -63,7 +63,7 @@ HOSTILE_IDS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "[b
 
 @pytest.mark.neo4j
 def test_csv_and_table_output_show_ids_verbatim_and_harmless(tmp_path, graph, settings):
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
 
     rows = population(tmp_path, n=3)
     for i, mid in enumerate(HOSTILE_IDS):

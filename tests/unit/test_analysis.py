@@ -5,9 +5,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from lineage.core.analysis import analyse_population
-from lineage.core.simulate import simulate_population
-from lineage.core.speed import family_speeds
+from lineage.core.infer.analysis import analyse_population
+from lineage.core.score.simulate import simulate_population
+from lineage.core.infer.speed import family_speeds
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_faster_family_gets_higher_speed():
 
 
 def test_evaluation_runs_on_a_simulation():
-    from lineage.evaluate import evaluate_population
+    from lineage.pipeline.evaluate import evaluate_population
 
     pop = simulate_population(120, random_state=8)
     ev = evaluate_population(pop.ids, pop.X, dict(zip(pop.ids, pop.true_parents)), dict(zip(pop.ids, pop.families)),
@@ -127,7 +127,7 @@ def test_leave_groups_out_scores_every_pair_once_and_holds_the_fpr():
     """On families of independent models (every cross-family pair unrelated), each pair is
     scored once by a null fitted without its two families, and the realised false-positive
     rate sits near the target; with k folds only the pairs inside a fold were scored."""
-    from lineage.core.evaluation import MAX_GROUP_PAIRS, cross_validate_relatedness
+    from lineage.core.score.evaluation import MAX_GROUP_PAIRS, cross_validate_relatedness
 
     rng = np.random.default_rng(5)
     n_fam, per = 12, 4

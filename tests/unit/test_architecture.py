@@ -119,12 +119,18 @@ def test_layers_import_only_downwards():
     for path in _modules("core"):
         above = {m for m in _lineage_imports(path) if m.startswith("lineage.") and not m.startswith("lineage.core")}
         assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
-    # the graph side never loads a model runtime itself (it asks lineage.dna for DNAs)
+    # the graph side is the database adapter only: it never runs a model, reads model files or DNAs
+    # (the pipeline floor does, and hands the graph rows)
     for path in _modules("graph"):
-        runtime = {m for m in _lineage_imports(path)
-                   if m.startswith(("lineage.loaders", "torch", "transformers", "lineage.dna.encoders"))
-                   and not m.startswith("lineage.loaders.precomputed")}  # reads DNA files, runs no model
-        assert not runtime, f"{path.relative_to(ROOT)} imports {sorted(runtime)}"
+        below = {m for m in _lineage_imports(path)
+                 if m.startswith(("lineage.loaders", "lineage.dna", "lineage.evidence", "lineage.pipeline", "torch",
+                                  "transformers"))}
+        assert not below, f"{path.relative_to(ROOT)} imports {sorted(below)}"
+    # the model-reading layers never reach up to the pipeline
+    for folder in ("dna", "evidence", "export", "zoo"):
+        for path in _modules(folder):
+            up = {m for m in _lineage_imports(path) if m.startswith(("lineage.pipeline", "lineage.cli"))}
+            assert not up, f"{path.relative_to(ROOT)} imports {sorted(up)}"
     # commands never import each other (shared pieces live in the cli's private modules)
     commands = {p.stem for p in _modules("cli") if not p.stem.startswith("_") and p.stem not in ("app", "options")}
     for path in _modules("cli"):
@@ -141,3 +147,34 @@ def test_packages_named_in_pyproject_exist_and_cover_the_tree():
     listed = set(cfg["packages"])
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "lineage").rglob("__init__.py")}
     assert on_disk <= listed, f"packages missing from pyproject.toml: {sorted(on_disk - listed)}"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the lineage modules it imports (any depth, function-level imports included;
+    a package's own parents are left out: importing ``a.b.c`` runs ``a/__init__`` by design)."""
+    files = {}
+    for path in list((ROOT / "lineage").rglob("*.py")) + list((ROOT / "loaders").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        parts = ["lineage", *parts] if parts[0] == "loaders" else parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for mod, path in files.items():
+        deps = set()
+        for name in _lineage_imports(path):
+            while name and name not in files:
+                name = name.rpartition(".")[0]
+            if name and name != mod and not mod.startswith(name + "."):
+                deps.add(name)
+        graph[mod] = deps
+    return graph
+
+
+def test_no_import_circles():
+    import networkx as nx
+
+    g = nx.DiGraph([(a, b) for a, deps in _module_graph().items() for b in deps])
+    circles = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
+    assert not circles, f"import circles: {circles}"
+    # the guard itself: a planted circle is found
+    g.add_edge("lineage.core.measure.distances", "lineage.core.infer.tree")
+    assert any(len(c) > 1 for c in nx.strongly_connected_components(g))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist, pdist
 
-from lineage.core.distances import (
+from lineage.core.measure.distances import (
     condensed_and_neighbours,
     condensed_distances,
     condensed_index,

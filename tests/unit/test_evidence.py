@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from lineage.core.analysis import analyse_population
+from lineage.core.infer.analysis import analyse_population
 from tests.unit.test_weights import base, finetune, lora, prof, prune, quantize
 
 D0 = dt.date(2024, 1, 1)
@@ -69,7 +69,7 @@ def _behaviour_only(student_copies_teacher: bool, open_weights: bool = False):
     distilled, also makes the teacher's own mistakes. ``open_weights``: every model's
     weights were read, and they share neither weights nor vocabulary; else the models are
     black boxes (endpoints), read by the DNA and the next-token channels only."""
-    from lineage.core.weights import profile_from_matrices
+    from lineage.core.channels.weights import profile_from_matrices
     from tests.unit.test_logits import _mistaken
 
     rng = np.random.default_rng(5)
@@ -122,7 +122,7 @@ def test_black_boxes_are_linked_by_behaviour_only_when_their_mistakes_are_distin
 def test_open_weight_strangers_are_never_related_by_behaviour_alone():
     """Sharing neither weights nor vocabulary, even a distinctive behavioural match is not
     reported: behaviour cannot tell distillation from training on the teacher's data
-    (lineage.core.evidence)."""
+    (lineage.core.infer.combine)."""
     for copies in (True, False):
         a = _behaviour_only(student_copies_teacher=copies, open_weights=True)
         assert not a.parents and not a.undocumented, (a.parents, a.undocumented)
@@ -131,7 +131,7 @@ def test_open_weight_strangers_are_never_related_by_behaviour_alone():
 def test_behaviour_alone_gives_a_distillation_parent_when_the_tokenizer_is_shared():
     """A student with its teacher's tokenizer (as logit-level distillation needs) but other
     shapes is a distillation child: the shared vocabulary is heritage the weights show."""
-    from lineage.core.weights import profile_from_matrices
+    from lineage.core.channels.weights import profile_from_matrices
 
     rng = np.random.default_rng(3)
     ids = ["teacher", "student"] + [f"u{i}" for i in range(10)]
@@ -148,8 +148,8 @@ def test_behaviour_alone_gives_a_distillation_parent_when_the_tokenizer_is_share
 
 
 def test_a_pair_with_too_few_common_mistakes_is_left_to_the_dna():
-    from lineage.core.evidence import PairTable, _distinctive
-    from lineage.core.logits import LogitsComparison
+    from lineage.core.infer.combine import PairTable, _distinctive
+    from lineage.core.channels.logits import LogitsComparison
 
     table = PairTable()
     table.logits[(0, 1)] = LogitsComparison(True, "top1", 0.5, 0.5, 100, shared_errors=float("nan"), n_both_wrong=3)

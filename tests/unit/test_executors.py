@@ -16,7 +16,7 @@ def test_local_is_default_and_ray_is_lazy():
     assert isinstance(make_executor("ray", address="head:6379"), RayExecutor)  # nothing connects yet
     ex = RayExecutor(task=None)
     assert make_executor(ex) is ex
-    code = ("import sys, lineage.dna.executors, lineage.graph.ingest, lineage.cli.app; "
+    code = ("import sys, lineage.dna.executors, lineage.pipeline.ingest, lineage.cli.app; "
             "from lineage.dna.executors import make_executor; make_executor('ray'); "
             "print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

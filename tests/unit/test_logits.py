@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lineage.core.logits import LogitsProfile, compare_logits
+from lineage.core.channels.logits import LogitsProfile, compare_logits
 
 
 def profile(logits: np.ndarray, tokenizer: str = "t", texts=None, k: int = 4) -> LogitsProfile:
@@ -44,7 +44,7 @@ def test_other_tokenizers_compare_top1_text_at_shared_boundaries():
 
 def _mistaken(truth: list[str], guesses: list[str], tokenizer: str = "t") -> LogitsProfile:
     """A profile whose top-1 guesses are ``guesses`` on a text whose next tokens are ``truth``."""
-    from lineage.core.logits import top1_correct
+    from lineage.core.channels.logits import top1_correct
 
     n = len(truth)
     p = profile(np.zeros((n, 5)), tokenizer=tokenizer, texts=guesses)
@@ -82,7 +82,7 @@ def test_shared_mistakes_separate_a_copy_from_an_equally_good_stranger():
 
 
 def test_the_next_token_null_leaves_known_relations_out():
-    from lineage.core.logits import fit_logits_null
+    from lineage.core.channels.logits import fit_logits_null
 
     rng = np.random.default_rng(2)
     vocab = [f" t{i:02d}" for i in range(40)]

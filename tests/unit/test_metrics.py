@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from lineage.core.metrics import binary_scores, group_folds, parent_accuracy, roc_auc, set_scores
+from lineage.core.score.metrics import binary_scores, group_folds, parent_accuracy, roc_auc, set_scores
 
 
 def test_parent_accuracy_hand_example():
@@ -46,7 +46,7 @@ def test_group_folds_never_split_a_group():
 def test_binomial_interval_is_the_exact_clopper_pearson_interval():
     from scipy import stats
 
-    from lineage.core.metrics import binomial_interval
+    from lineage.core.score.metrics import binomial_interval
 
     lo, hi = binomial_interval(0, 67)
     assert lo == 0.0 and hi == pytest.approx(1 - 0.025 ** (1 / 67), rel=1e-9)  # closed form for k = 0

@@ -4,9 +4,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from lineage.core.distances import nearest_neighbours
-from lineage.core.parents import infer_parents, min_arborescence
-from lineage.core.relatedness import fit_null
+from lineage.core.measure.distances import nearest_neighbours
+from lineage.core.infer.parents import infer_parents, min_arborescence
+from lineage.core.channels.relatedness import fit_null
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lineage.core.dna_math import concat_rows, dna_from_embeddings, empty_mask, is_degenerate, reduce_rows
-from lineage.core.projection import projection_matrix
+from lineage.core.measure.dna_math import concat_rows, dna_from_embeddings, empty_mask, is_degenerate, reduce_rows
+from lineage.core.measure.projection import projection_matrix
 
 
 def test_projection_is_the_reference_construction():

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lineage.core.distances import pair_distances
-from lineage.core.relatedness import PairClassifier, fit_null
-from lineage.core.simulate import simulate_population
+from lineage.core.measure.distances import pair_distances
+from lineage.core.channels.relatedness import PairClassifier, fit_null
+from lineage.core.score.simulate import simulate_population
 
 
 @pytest.mark.parametrize("method", ["empirical", "auto"])
@@ -61,6 +61,6 @@ def test_pair_classifier_separates_simulated_relatives():
     clf = PairClassifier().fit(pop.X[a], pop.X[b], y)
     ta, tb, ty = pairs(~train_models)  # different families: group-disjoint
     s = clf.decision_function(pop.X[ta], pop.X[tb])
-    from lineage.core.metrics import roc_auc
+    from lineage.core.score.metrics import roc_auc
     assert roc_auc(ty, s) > 0.8
     np.testing.assert_allclose(s, clf.decision_function(pop.X[tb], pop.X[ta]))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import squareform
 
-from lineage.core.tree import (
+from lineage.core.infer.tree import (
     Tree,
     build_tree,
     clade_id,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lineage.core.weights import (SKETCH_RANK, compare_weights, difference_rank, merge_fit, profile_from_matrices,
+from lineage.core.channels.weights import (SKETCH_RANK, compare_weights, difference_rank, merge_fit, profile_from_matrices,
                                   tensor_role)
 
 ROLES = {"self_attn.q_proj": (48, 48), "self_attn.o_proj": (48, 48), "mlp.up_proj": (128, 48), "mlp.down_proj": (48, 128)}

@@ -45,7 +45,7 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
     from lineage.dna.record import GenerationConfig
     from lineage.graph import server
     from lineage.graph.browser import query_link
-    from lineage.graph.ingest import ingest
+    from lineage.pipeline.ingest import ingest
     from lineage.graph.store import Graph
     from lineage.zoo import build_zoo
 
@@ -82,8 +82,8 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
 def accuracy_rows(g, settings: Settings, truth_path) -> list[dict]:
     """Scores of the graph's population against a ground truth: the DNA alone and the combined
     evidence, blind (dates only) and with the metadata, side by side."""
-    from lineage.core.evaluation import evaluate_channels
-    from lineage.graph.ingest import population_from_graph
+    from lineage.core.score.evaluation import evaluate_channels
+    from lineage.pipeline.ingest import population_from_graph
     from lineage.manifest import load_truth
 
     gt = load_truth(truth_path)

@@ -45,7 +45,7 @@ from typing import Literal, Sequence
 import numpy as np
 from scipy import stats
 
-from lineage.core.distances import Metric, pair_distances
+from lineage.core.measure.distances import Metric, pair_distances
 
 NullMethod = Literal["auto", "empirical", "normal"]
 _MIN_TAIL = 20

@@ -27,9 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import secrets
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +36,8 @@ import numpy as np
 
 from lineage.dna.files import check_dna_vector
 from lineage.dna.record import DNA, Provenance
-from lineage.errors import DegenerateModelError, GraphError, LineageError, ProvenanceMismatch
+from lineage.graph.lock import IngestLock
+from lineage.errors import DegenerateModelError, LineageError, ProvenanceMismatch
 from lineage.manifest import Manifest, ManifestEntry, load_manifest
 from lineage.settings import Settings
 
@@ -135,30 +133,6 @@ def _run_id(manifest: Manifest, key: str) -> str:
     return "run:" + hashlib.sha256(blob).hexdigest()[:16]
 
 
-class _Lock:
-    def __init__(self, graph):
-        self.graph = graph
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-    def __enter__(self):
-        row = self.graph.query("acquire_ingest_lock", owner=self.owner)[0]
-        if row["owner"] != self.owner:
-            host, pid, _ = (row["owner"].split(":") + ["", "", ""])[:3]
-            if host == socket.gethostname() and pid.isdigit() and not Path(f"/proc/{pid}").exists():
-                # The holder died on this machine (killed ingest): take over its lock.
-                self.graph.query("release_ingest_lock", owner=row["owner"])
-                return self.__enter__()
-            raise GraphError(f"another ingest ({row['owner']}, since {row['since']}) is writing to this graph",
-                             hint="wait for it to finish; if it died on another machine, run `lineage db unlock`")
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            self.graph.query("release_ingest_lock", owner=self.owner)
-        except LineageError:
-            pass
-
-
 def _check_provenance(existing: list[dict], prov: Provenance | None) -> None:
     keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
     if prov is not None and keys and prov.comparability_key() not in keys:
@@ -221,7 +195,7 @@ def ingest(
     batch = _prepare_batch(m, settings, runner.configure(extract_config, dna_dim=settings.dna_dim), emit)
     with Graph(settings) as g:
         g.bootstrap_schema()
-        with _Lock(g):
+        with IngestLock(g):
             existing = g.query("existing_models")
             _check_provenance(existing, batch.provenance)
             _check_declarations(batch, existing)
@@ -402,13 +376,13 @@ def _weight_props(entry, settings: Settings) -> dict:
 
 
 def population_from_graph(g, settings: Settings | None = None):
-    """Every valid model in the graph as a :class:`~lineage.core.population.Population`.
+    """Every valid model in the graph as a :class:`~lineage.core.infer.population.Population`.
 
     With ``settings``, weight profiles come from this machine's cache (``weights_key`` on
     each node) and near-ties can be re-measured from the model folders still on disk;
     models whose profile is not cached here have no weights channel.
     """
-    from lineage.core.population import Population
+    from lineage.core.infer.population import Population
 
     rows = g.query("population")
     ids = [r["id"] for r in rows]
@@ -431,7 +405,7 @@ def population_from_graph(g, settings: Settings | None = None):
 
 
 def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
-    from lineage.core.population import analyse
+    from lineage.core.infer.population import analyse
 
     pop = population_from_graph(g, settings)
     ids = pop.ids
@@ -463,7 +437,7 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
     if analysis is not None and len(ids) <= 2000:
         out = Path(tree_dir) if tree_dir else settings.cache_dir / "trees"
         try:
-            from lineage.treeplot import save_tree
+            from lineage.pipeline.treeplot import save_tree
 
             save_tree(analysis.tree, out / "lineage-tree", families=dict(zip(ids, pop.families)))
         except (LineageError, ImportError):

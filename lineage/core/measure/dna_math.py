@@ -18,7 +18,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from lineage.core.projection import projection_matrix
+from lineage.core.measure.projection import projection_matrix
 
 RowReduction = Literal["prefix", "projection", "none"]
 

@@ -1,5 +1,5 @@
 """Score inferred lineage against a known genealogy (pure: arrays in, rows out; files are read by
-:mod:`lineage.evaluate`).
+:mod:`lineage.pipeline.evaluate`).
 
 What is scored (see docs/phylogeny.md for the reasoning):
 
@@ -14,7 +14,7 @@ What is scored (see docs/phylogeny.md for the reasoning):
   true genealogy" (joined by true parent edges);
 * normalised Robinson-Foulds distance between the inferred tree and the true
   genealogy drawn as a tree whose leaves are all models
-  (:func:`lineage.core.tree.tree_from_genealogy`);
+  (:func:`lineage.core.infer.tree.tree_from_genealogy`);
 * undocumented relations and conflicts, when declared metadata (a manifest) is
   given: precision against the truth, recall of the true parent edges missing
   from the metadata, and of the wrong declared parents.
@@ -28,11 +28,11 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 
-from lineage.core.analysis import Analysis, analyse_population, lineage_components
-from lineage.core.distances import pair_distances
-from lineage.core.metrics import binary_scores, binomial_interval, group_folds, parent_accuracy, set_scores
-from lineage.core.relatedness import PairClassifier, fit_null
-from lineage.core.tree import robinson_foulds, tree_from_genealogy
+from lineage.core.infer.analysis import Analysis, analyse_population, lineage_components
+from lineage.core.measure.distances import pair_distances
+from lineage.core.score.metrics import binary_scores, binomial_interval, group_folds, parent_accuracy, set_scores
+from lineage.core.channels.relatedness import PairClassifier, fit_null
+from lineage.core.infer.tree import robinson_foulds, tree_from_genealogy
 
 Split = Literal["model", "family"]
 Classifier = Literal["null", "svm"]
@@ -236,7 +236,7 @@ def evaluate_population(
     n_splits : int
         Folds per split.
     weights : sequence of WeightProfile or None, optional
-        Weight evidence (see :func:`lineage.core.analysis.analyse_population`).
+        Weight evidence (see :func:`lineage.core.infer.analysis.analyse_population`).
     true_relations : mapping of (parent, child) to relation, optional
         Scores the derivation kind of each true edge (rows ``kind_<relation>``).
 
@@ -268,8 +268,8 @@ def evaluate_population(
     train_fams = [true_families.get(m) for m in ids]
     weight_p = None
     if analysis.pairs is not None and weights is not None:
-        from lineage.core.evidence import foreign_vocabularies
-        from lineage.core.weights import compare_weights
+        from lineage.core.infer.combine import foreign_vocabularies
+        from lineage.core.channels.weights import compare_weights
 
         weight_p = np.full((len(ids), len(ids)), np.nan)
         for i in range(len(ids)):
@@ -280,7 +280,7 @@ def evaluate_population(
                     if c.applicable:
                         weight_p[i, j] = weight_p[j, i] = c.p_value
                     elif foreign_vocabularies(weights[i], weights[j]):
-                        weight_p[i, j] = weight_p[j, i] = 1.0  # never related by behaviour alone (core.evidence)
+                        weight_p[i, j] = weight_p[j, i] = 1.0  # never related by behaviour alone (core.infer.combine)
     for split in splits:
         groups = ids if split == "model" else [true_families.get(m, m) for m in ids]
         for clf in classifiers:
@@ -360,7 +360,7 @@ def kind_rows(analysis: Analysis, true_relations: Mapping[tuple[str, str], str])
 
 def evaluate_channels(pop, true_parents: Mapping[str, Sequence[str]], true_families: Mapping[str, str],
                       **kwargs) -> dict[str, Evaluation]:
-    """Score a :class:`~lineage.core.population.Population` with the DNA alone (``"dna"``) and,
+    """Score a :class:`~lineage.core.infer.population.Population` with the DNA alone (``"dna"``) and,
     when its weight or next-token evidence applies to any model, with every channel
     (``"combined"``). ``kwargs`` go to :func:`evaluate_population`."""
     sets = {"dna": pop.without_weights()}

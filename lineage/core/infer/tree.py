@@ -26,7 +26,7 @@ from typing import Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
-from lineage.core.distances import Metric, condensed_distances
+from lineage.core.measure.distances import Metric, condensed_distances
 
 TreeMethod = Literal["nj", "upgma"]
 RootMethod = Literal["midpoint", "outgroup"]

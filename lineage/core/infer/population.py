@@ -2,7 +2,7 @@
 
 One type instead of parallel lists rebuilt by every caller (the graph, the evaluation
 from files, the demo). Pure data: adapters fill it (from Neo4j, from files, from a
-manifest) and :func:`analyse` hands it to :func:`lineage.core.analysis.analyse_population`.
+manifest) and :func:`analyse` hands it to :func:`lineage.core.infer.analysis.analyse_population`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from lineage.core.analysis import Analysis, analyse_population
+from lineage.core.infer.analysis import Analysis, analyse_population
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,9 @@ class Population:
     release_dates, families, declared_parents, declared_relations, declared_sources : tuples
         Metadata (``None`` / empty where unknown).
     weights : tuple of WeightProfile or None
-        Weight evidence where a model's weights were read (:mod:`lineage.core.weights`).
+        Weight evidence where a model's weights were read (:mod:`lineage.core.channels.weights`).
     logits : tuple of LogitsProfile or None
-        Next-token evidence where a model was run on the fixed text (:mod:`lineage.core.logits`).
+        Next-token evidence where a model was run on the fixed text (:mod:`lineage.core.channels.logits`).
     refine : callable, optional
         Exact weight distance of a pair ``(parent_index, child_index)`` (an adapter
         that can read both models' files), for near-ties.
@@ -105,7 +105,7 @@ class Population:
         return replace(self, weights=(None,) * len(self), logits=(None,) * len(self), refine=None)
 
     def analysis_kwargs(self) -> dict:
-        """Keyword arguments of :func:`~lineage.core.analysis.analyse_population` for this population."""
+        """Keyword arguments of :func:`~lineage.core.infer.analysis.analyse_population` for this population."""
         return dict(release_dates=list(self.release_dates), families=list(self.families),
                     declared_parents=[list(p) for p in self.declared_parents],
                     declared_relations=list(self.declared_relations),
@@ -115,5 +115,5 @@ class Population:
 
 
 def analyse(pop: Population, *, k: int = 10, **kwargs) -> Analysis:
-    """:func:`~lineage.core.analysis.analyse_population` on a :class:`Population`."""
+    """:func:`~lineage.core.infer.analysis.analyse_population` on a :class:`Population`."""
     return analyse_population(list(pop.ids), pop.X, k=min(k, len(pop) - 1), **pop.analysis_kwargs(), **kwargs)

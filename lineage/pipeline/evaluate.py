@@ -1,6 +1,6 @@
 """Evaluate inferred lineage from files: DNA files, a ground truth and optionally a manifest.
 
-The scoring itself is pure and lives in :mod:`lineage.core.evaluation`; this module
+The scoring itself is pure and lives in :mod:`lineage.core.score.evaluation`; this module
 reads the files and hands arrays to it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from lineage.core.evaluation import (Classifier, Evaluation, EvaluationRow, Split, cross_validate_relatedness,
+from lineage.core.score.evaluation import (Classifier, Evaluation, EvaluationRow, Split, cross_validate_relatedness,
                                      evaluate_population)
 
 __all__ = ["Classifier", "Evaluation", "EvaluationRow", "Split", "cross_validate_relatedness",
@@ -103,8 +103,8 @@ def evaluate_manifest(
     """
     import logging
 
-    from lineage.core.evaluation import evaluate_channels
-    from lineage.core.population import Population
+    from lineage.core.score.evaluation import evaluate_channels
+    from lineage.core.infer.population import Population
     from lineage.dna.extract import ExtractConfig, Extractor
     from lineage.dna.record import stack
     from lineage.errors import InputError, LineageError

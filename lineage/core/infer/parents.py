@@ -42,7 +42,7 @@ from typing import Sequence
 
 import numpy as np
 
-from lineage.core.relatedness import NullDistribution
+from lineage.core.channels.relatedness import NullDistribution
 
 LEAF_RELATIONS = frozenset({"quantized", "merge"})
 
@@ -59,7 +59,7 @@ class InferredParent:
     method: str = "arborescence"
     channel: str = "dna"
     kind: str = "unknown"
-    evidence: tuple = ()  # PairEvidence of each channel the edge rests on (lineage.core.evidence)
+    evidence: tuple = ()  # PairEvidence of each channel the edge rests on (lineage.core.infer.combine)
 
 
 def _is_base(declared_parents: Sequence[Sequence[str]] | None, i: int) -> bool:
@@ -86,7 +86,7 @@ def infer_parents(
     ids : sequence of str, length n_models
     nn_indices, nn_distances : ndarray of shape (n_models, k)
         Each model's k nearest neighbours (from
-        :func:`lineage.core.distances.nearest_neighbours`).
+        :func:`lineage.core.measure.distances.nearest_neighbours`).
     null : NullDistribution
         Distances between unrelated models.
     release_dates : sequence of date or None, optional

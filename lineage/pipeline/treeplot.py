@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from lineage.core.tree import Tree
+from lineage.core.infer.tree import Tree
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -161,9 +161,10 @@ def write_tree(
     """
     import datetime as dt
 
-    from lineage.core.tree import build_tree
+    from lineage.core.infer.tree import build_tree
     from lineage.dna.record import stack
-    from lineage.dna.files import atomic_write_text, expand_dna_paths, load_dna
+    from lineage.dna.files import expand_dna_paths, load_dna
+    from lineage.io import atomic_write_text
     from lineage.errors import ConfigError, InputError
     from lineage.manifest import load_manifest
 

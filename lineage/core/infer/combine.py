@@ -4,18 +4,18 @@ Per pair, the *strongest channel that applies* decides:
 
 * ``weights``: both models have weight profiles with matrices of one role and shape
   (same architecture family and widths; depth may differ). Its test
-  (:func:`lineage.core.weights.compare_weights`) needs no population null and its
+  (:func:`lineage.core.channels.weights.compare_weights`) needs no population null and its
   distance (relative weight difference) separates a parent from a grandparent, a
   sibling or an aunt far better than behaviour does;
 * ``dna``: otherwise (other architectures, API-only models, precomputed DNAs): the
   DNA distance against the population's null of unrelated pairs. Where both models were
-  also read by the next-token channel (:mod:`lineage.core.logits`), the pair must pass
+  also read by the next-token channel (:mod:`lineage.core.channels.logits`), the pair must pass
   its shared-mistakes test too (the larger p-value counts: an intersection-union test),
   and its distance ranks the candidates, and its shared mistakes must also beat every
   reference model's (:func:`_distinctive`). Two open-weight models with different
   vocabularies and unrelated weights are never related by behaviour alone (below).
 
-Parents: a minimum spanning arborescence (Edmonds, as in :mod:`lineage.core.parents`)
+Parents: a minimum spanning arborescence (Edmonds, as in :mod:`lineage.core.infer.parents`)
 over candidate edges ``p -> c`` of related pairs, with costs on one scale:
 ``weights`` edges cost their relative weight distance (below 1), ``dna`` edges cost
 ``1 + d / d_fpr`` (1 to 2 for related pairs), and "no parent" costs 2, so an edge the
@@ -59,18 +59,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy import stats
 
-from lineage.core.distances import Metric, pair_distances
-from lineage.core.parents import InferredParent, min_arborescence
-from lineage.core.relatedness import NullDistribution
-from lineage.core.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
-
-if TYPE_CHECKING:
-    from lineage.core.analysis import Conflict
+from lineage.core.measure.distances import Metric, pair_distances
+from lineage.core.infer.parents import InferredParent, min_arborescence
+from lineage.core.infer.rows import Conflict
+from lineage.core.channels.relatedness import NullDistribution
+from lineage.core.channels.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
 
 NO_PARENT_COST = 2.0
 KINDS = ("finetune", "adapter", "quantized", "pruned", "merge", "distillation", "unknown")
@@ -185,7 +183,7 @@ def pair_table(
 def _add_logits(table: PairTable, logits: Sequence[object | None], logits_null: NullDistribution | None) -> None:
     """Next-token comparisons (with the test's p-value when ``logits_null`` is given) for the
     table's pairs that both models' profiles cover and the weights cannot judge."""
-    from lineage.core.logits import compare_logits
+    from lineage.core.channels.logits import compare_logits
 
     for a, b in sorted(table.dna):
         w = table.weights.get((a, b))
@@ -210,7 +208,7 @@ def _distinctive(a: int, b: int, table: PairTable, logits, nn_indices: np.ndarra
     must lose a one-sided two-proportion z-test at ``fpr``. (DNA neighbours alone are not enough: on the smol zoo an independent model of the
     same size and training text was not among them and the test passed wrongly.)
     """
-    from lineage.core.logits import compare_logits
+    from lineage.core.channels.logits import compare_logits
 
     rel = {y for k in weight_related if a in k or b in k for y in k}
     pair = table.logits.get((min(a, b), max(a, b)))
@@ -352,12 +350,12 @@ def infer_with_evidence(
         value by more than such near-ties, so exact and sketched costs must not be mixed
         among close candidates.
     logits : sequence of LogitsProfile or None, optional
-        Next-token profiles (:mod:`lineage.core.logits`).
+        Next-token profiles (:mod:`lineage.core.channels.logits`).
         A pair that only behaviour relates and that both behavioural channels can judge
         must be related by *both*: the intersection-union test, whose p-value is the larger
         of the two (valid at level ``fpr``; the DNA alone and the next-token test alone each
         link some independent pairs, rarely the same ones). The next-token test's null
-        (:func:`lineage.core.logits.fit_logits_null`) is fitted to the pairs not known to
+        (:func:`lineage.core.channels.logits.fit_logits_null`) is fitted to the pairs not known to
         be related: declared pairs and pairs the weights relate are left out.
     families : sequence of str or None, optional
         Known families, for the next-token null (as for the DNA's).
@@ -371,7 +369,7 @@ def infer_with_evidence(
     thr = null.threshold(fpr)
     weight_related = {k for k, w in table.weights.items() if w.applicable and w.p_value <= fpr}
     if logits is not None:
-        from lineage.core.logits import fit_logits_null
+        from lineage.core.channels.logits import fit_logits_null
 
         known = {(c, p) for c in range(n) for p in declared[c]}
         _add_logits(table, logits, fit_logits_null(logits, families=families, exclude_pairs=known | weight_related))
@@ -513,8 +511,6 @@ def evidence_conflicts(
     and the declared one is not a merge component (typically a grandparent declared
     as the parent). Behaviour alone never raises the last kind: DNA near-ties are common.
     """
-    from lineage.core.analysis import Conflict  # analysis calls this module lazily: no import cycle
-
     index = {m: i for i, m in enumerate(ids)}
     inferred: dict[int, list[InferredParent]] = {}
     for e in result.parents:

@@ -54,7 +54,7 @@ def family_speeds(
     ----------
     ids : sequence of str, length n_models
     root_to_tip : mapping of model id to float
-        e.g. :meth:`lineage.core.tree.Tree.root_to_tip`.
+        e.g. :meth:`lineage.core.infer.tree.Tree.root_to_tip`.
     release_dates : sequence of date or None, length n_models
     families : sequence of str or None, length n_models
 

@@ -24,47 +24,13 @@ from typing import Sequence
 
 import numpy as np
 
-from lineage.core.distances import Metric, condensed_and_neighbours, pair_distances
-from lineage.core.parents import InferredParent, infer_parents
-from lineage.core.relatedness import NullDistribution, fit_null
-from lineage.core.speed import FamilySpeed, family_speeds
-from lineage.core.tree import RootMethod, Tree, TreeMethod, tree_from_distances
-
-
-class _Row:
-    """Frozen dataclass rows that also unpack like tuples."""
-
-    def __iter__(self):
-        return iter(getattr(self, f) for f in self.__dataclass_fields__)
-
-
-@dataclass(frozen=True)
-class Neighbour(_Row):
-    """``b`` is ``a``'s ``rank``-th nearest model (1 = nearest)."""
-
-    a: str
-    b: str
-    distance: float
-    rank: int
-
-
-@dataclass(frozen=True)
-class UndocumentedRelation(_Row):
-    a: str
-    b: str
-    score: float
-    p_value: float
-    kind: str
-
-
-@dataclass(frozen=True)
-class Conflict(_Row):
-    child: str
-    declared_parent: str
-    distance: float
-    p_value: float
-    reason: str
-    channel: str = "dna"
+from lineage.core.measure.distances import Metric, condensed_and_neighbours, pair_distances
+from lineage.core.infer.parents import InferredParent, infer_parents
+from lineage.core.infer.combine import PairTable, evidence_conflicts, infer_with_evidence
+from lineage.core.infer.rows import Conflict, Neighbour, UndocumentedRelation
+from lineage.core.channels.relatedness import NullDistribution, fit_null
+from lineage.core.infer.speed import FamilySpeed, family_speeds
+from lineage.core.infer.tree import RootMethod, Tree, TreeMethod, tree_from_distances
 
 
 @dataclass(frozen=True)
@@ -82,7 +48,7 @@ class Analysis:
     fpr: float
     metric: str
     channels: tuple[str, ...] = ("dna",)
-    pairs: object = None  # lineage.core.evidence.PairTable when weights were used
+    pairs: PairTable | None = None  # when weights were used
 
     def parent_of(self) -> dict[str, str | None]:
         """Inferred parent of each model (None when it has none)."""
@@ -158,14 +124,14 @@ def analyse_population(
     random_state : int
         Seeds the sampling of null pairs.
     weights : sequence of WeightProfile or None, optional
-        Weight evidence per model (:mod:`lineage.core.weights`); None where a model's
+        Weight evidence per model (:mod:`lineage.core.channels.weights`); None where a model's
         weights are not available. When any is given, parents, undocumented relations and
-        conflicts use the strongest channel per pair (:mod:`lineage.core.evidence`).
+        conflicts use the strongest channel per pair (:mod:`lineage.core.infer.combine`).
     refine : callable, optional
         Exact weight distance of a pair, for near-ties (see
-        :func:`lineage.core.evidence.infer_with_evidence`).
+        :func:`lineage.core.infer.combine.infer_with_evidence`).
     logits : sequence of LogitsProfile or None, optional
-        Next-token evidence per model (:mod:`lineage.core.logits`); ranks behaviour-only
+        Next-token evidence per model (:mod:`lineage.core.channels.logits`); ranks behaviour-only
         candidates.
 
     Returns
@@ -285,7 +251,6 @@ def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, decl
 
 def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None, logits=None,
                    families=None):
-    from lineage.core.evidence import evidence_conflicts, infer_with_evidence
 
     res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
                               declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric,

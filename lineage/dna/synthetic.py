@@ -1,7 +1,7 @@
 """Synthetic populations on disk: simulated DNAs as DNA files, a manifest and a ground truth.
 
 For benchmarks and tests at sizes no real zoo reaches (10,000 models). The DNAs
-come from :func:`lineage.core.simulate.simulate_population`; their provenance
+come from :func:`lineage.core.score.simulate.simulate_population`; their provenance
 says ``probe_set='synthetic'`` so they can never be mixed with real DNAs.
 """
 
@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from lineage.dna.record import DNA, GenerationConfig, Provenance
-from lineage.dna.files import atomic_write_text, dna_filename, dna_to_dict
+from lineage.dna.files import dna_filename, dna_to_dict
+from lineage.io import atomic_write_text
 
 SYNTHETIC_PROVENANCE = dict(probe_set="synthetic", probe_hash="0" * 16, n_probes=0, generation=GenerationConfig(),
                             dtype="float32", encoder="synthetic", row_reduction="none", projection_seed=0)
@@ -25,7 +26,7 @@ def write_synthetic_population(out: str | Path, n_models: int, *, dim: int = 128
     into the manifest folder all the same (one file each): ingest reads them the
     way it reads any precomputed DNA.
     """
-    from lineage.core.simulate import simulate_population
+    from lineage.core.score.simulate import simulate_population
 
     out = Path(out)
     (out / "dna").mkdir(parents=True, exist_ok=True)

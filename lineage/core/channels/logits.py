@@ -11,7 +11,7 @@ agree when one decoded token starts with the other), giving a top-1 agreement.
 
 A quantised copy is almost indistinguishable from its parent here, an adapter or a
 light fine-tune a little further, a grandchild further still. Those distances *rank*
-candidates (:mod:`lineage.core.evidence`).
+candidates (:mod:`lineage.core.infer.combine`).
 
 The channel's *test* is about mistakes, not agreement. Two good models agree on
 predictable text whether related or not, so top-1 agreement mostly measures quality.
@@ -147,9 +147,9 @@ def top1_correct(top1_text: list[str], segment: np.ndarray, char_end: np.ndarray
 
 def fit_logits_null(profiles, *, families=None, exclude_pairs=None, max_pairs: int = 2000, random_state: int = 0):
     """The null of :attr:`LogitsComparison.test_distance` over the population's pairs taken as
-    unrelated, chosen as the DNA's are (:func:`lineage.core.relatedness.null_pairs`), among
+    unrelated, chosen as the DNA's are (:func:`lineage.core.channels.relatedness.null_pairs`), among
     the models that have a profile. None when fewer than 10 such pairs can be compared."""
-    from lineage.core.relatedness import null_from_sample, null_pairs
+    from lineage.core.channels.relatedness import null_from_sample, null_pairs
 
     have = [i for i, p in enumerate(profiles) if p is not None and p.top1_correct is not None]
     if len(have) < 3:

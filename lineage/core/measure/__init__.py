@@ -1,0 +1,1 @@
+"""Measurement: the DNA's projection and row algebra, and distances between DNAs."""

@@ -1,0 +1,1 @@
+"""Scoring an inference against a known genealogy: metrics, evaluations and synthetic populations."""
