@@ -151,13 +151,21 @@ def opt(name: str, help: str, *param_decls: str, **kw: Any) -> Any:
 
 
 def connection_callback(
+    ctx: typer.Context,
     uri: Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (env NEO4J_URI).", show_default=False)] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="Neo4j user (env NEO4J_USER).", show_default=False)] = None,
     database: Annotated[Optional[str], typer.Option("--database", help="Neo4j database (env NEO4J_DATABASE).", show_default=False)] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show third-party libraries' progress bars and warnings (transformers, Hugging Face, torch).")] = False,
 ) -> None:
-    """Global connection flags; the password comes only from the environment, the config file or the local password file."""
+    """Global flags: the connection (the password comes only from the environment, the config
+    file or the local password file) and --verbose. Without --verbose, third-party progress
+    bars and warnings stay off the terminal while the command runs."""
     _overrides.clear()
     _overrides.update(neo4j_uri=uri, neo4j_user=user, neo4j_database=database)
+    if not verbose:
+        from lineage.cli._progress import quiet_third_party
+
+        ctx.call_on_close(quiet_third_party())  # restored when the command ends (tests run many in one process)
 
 
 def settings_from(**extra) -> Settings:

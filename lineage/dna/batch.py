@@ -36,8 +36,8 @@ def extract_dna(models: Iterable, config: ExtractConfig | None = None, out: str 
         Response cache root; defaults to ``Settings().cache_dir``.
     progress : callable, optional
         ``progress(event, info)`` with the events of :func:`lineage.pipeline.ingest.ingest`:
-        ``model_start`` ``{"model"}``, ``extract_progress`` ``{"model", "done", "total", "tokens"}``
-        after each batch of answers, ``model_done`` ``{"model", "skipped": False}`` and
+        ``batch_start`` ``{"n_models"}`` once, ``model_start`` ``{"model"}``, ``extract_progress``
+        ``{"model", "done", "total", "tokens"}`` after each batch of answers, ``model_done`` ``{"model", "skipped": False}`` and
         ``model_failed`` ``{"model", "error"}``.
     executor : {"local", "ray"} or an executor object
         Where models run: this process, one at a time (default), or one Ray task each. An
@@ -61,6 +61,7 @@ def extract_dna(models: Iterable, config: ExtractConfig | None = None, out: str 
         for e in entries:  # fail on a bad path before spending minutes on the others
             ex.check(e)
         results = []
+        emit("batch_start", {"n_models": len(entries)})
         for entry, outcome in extract_each(ex, entries, runner,
                                            on_start=lambda e: emit("model_start", {"model": e.id})):
             if isinstance(outcome, LineageError):

@@ -34,13 +34,16 @@ class DemoResult:
     seconds: float
     server: object | None = None
     notes: list[str] = field(default_factory=list)
+    #: seconds each step took, in order: zoo, Neo4j, ingest, answers
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_probes: int = 100,
              max_new_tokens: int = 64, model: str | None = None, progress=None,
              say: Say = lambda msg: None) -> DemoResult:
     """Build the ``profile`` zoo, start the local server (when the settings point at it), ingest
-    the zoo and read the answers back; ``say`` receives one line per step."""
+    the zoo and read the answers back; ``say`` receives one line per step and per zoo model,
+    ``progress`` the ingest's events."""
     from lineage.dna.extract import ExtractConfig
     from lineage.dna.record import GenerationConfig
     from lineage.graph import server
@@ -50,9 +53,12 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
     from lineage.zoo import build_zoo
 
     t0 = time.monotonic()
+    stages: dict[str, float] = {}
     say(f"[1/4] building the {profile!r} model zoo (cached after the first build)")
-    zoo = build_zoo(profile=profile, seed=seed)
-    say(f"      {len(zoo.models)} models in {zoo.dir} ({time.monotonic() - t0:.0f} s)")
+    zoo = build_zoo(profile=profile, seed=seed, progress=lambda line: say(f"      {line}"))
+    stages["zoo"] = time.monotonic() - t0
+    say(f"      {len(zoo.models)} models in {zoo.dir} ({stages['zoo']:.0f} s)")
+    t = time.monotonic()
     st = None
     if settings.is_local:
         say("[2/4] starting the local Neo4j")
@@ -60,12 +66,16 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
         say(f"      Neo4j {st.version} on {st.bolt_uri}")
     else:
         say(f"[2/4] using the Neo4j at {settings.neo4j_uri}")
+    stages["neo4j"] = time.monotonic() - t
+    t = time.monotonic()
     say(f"[3/4] ingesting: {n_probes} probes x {max_new_tokens} new tokens per model, and each model's weights "
         "(answers, DNAs and weight profiles are cached)")
     cfg = ExtractConfig(n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens),
                         dna_dim=settings.dna_dim)
     tree_dir = settings.cache_dir / "trees" / f"zoo-{profile}-{seed}"
     rep = ingest(zoo.manifest_path, settings=settings, extract_config=cfg, tree_dir=tree_dir, progress=progress)
+    stages["ingest"] = time.monotonic() - t
+    t = time.monotonic()
     say("[4/4] answers")
     with Graph(settings) as g:
         chosen = model or g.query("deepest_descendant")[0]["model"]
@@ -75,7 +85,8 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
             family_speeds=g.query("family_speed"), accuracy=accuracy_rows(g, settings, zoo.truth_path),
             tree_png=tree_dir / "lineage-tree.png", browser_link=query_link(settings, "lineage_graph", {"model_id": chosen}),
             seconds=0.0, server=st)
-    result.seconds = time.monotonic() - t0
+    stages["answers"] = time.monotonic() - t
+    result.seconds, result.stages = time.monotonic() - t0, stages
     return result
 
 

@@ -127,6 +127,8 @@ def evaluate_manifest(
         raise InputError(f"need at least 3 models to evaluate, got {len(entries)}")
     ex = Extractor(extract_config or ExtractConfig(), cache_dir=cache_dir)
     dnas, profiles, lprofiles = [], [], []
+    if progress:
+        progress("batch_start", {"n_models": len(entries)})
     for e in entries:
         if progress:
             progress("model_start", {"model": e.id})

@@ -178,8 +178,8 @@ def ingest(
     tree_dir : path, optional
         Where to write the tree (Newick, PNG, SVG); default ``<cache_dir>/trees``.
     progress : callable, optional
-        ``progress(event, info)`` with events ``model_start``, ``model_done``, ``model_failed``,
-        ``extract_progress``, ``phase``.
+        ``progress(event, info)`` with events ``batch_start`` (``n_models``), ``model_start``,
+        ``model_done``, ``model_failed``, ``extract_progress``, ``phase``.
     executor : {"local", "ray"}
         Where models are extracted (:mod:`lineage.dna.executors`); the graph is written here either way.
     address : str, optional
@@ -316,6 +316,7 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
     todo = [e for e, _ in batch.entries if e.source_kind != "dna"
             and (force or not _already_loaded(done.get(e.id), e, batch.provenance))]
     run = runner.submit(batch.extractor, todo) if todo else None  # ray: every task starts now
+    emit("batch_start", {"n_models": len(batch.entries)})
     for entry, declared_source in batch.entries:
         if not force and _already_loaded(done.get(entry.id), entry, batch.provenance):
             rep.n_skipped += 1

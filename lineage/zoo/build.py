@@ -142,15 +142,12 @@ def _build_one(r: Recipe, folder: Path, key: str, parents: list, seed: int, work
     # a private temporary folder: two builds into one zoo never write the same files
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{r.id}-", dir=folder.parent)) / "model"
     t0 = time.perf_counter()
-    restore = _quiet_transformers()
     try:
         with torch_threads(r.threads):
             facts = _run_operator(r, tmp, [p.path for p in parents], [p.key for p in parents], seed, work)
     except BaseException:
         shutil.rmtree(tmp.parent, ignore_errors=True)
         raise
-    finally:
-        restore()
     secs = round(time.perf_counter() - t0, 2)
     (tmp / MARKER).write_text(json.dumps({"key": key, "seconds": secs, "facts": facts}, indent=1),
                               encoding="utf-8")
@@ -176,22 +173,6 @@ def _card(m: ZooModel, r: Recipe, name: str, profile: str, relation_declared: st
     return "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n\n" + "\n".join(body) + "\n"
 
 
-def _quiet_transformers():
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover
-        return lambda: None
-    old = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-
-    def restore():
-        hf_logging.set_verbosity(old)
-        hf_logging.enable_progress_bar()
-
-    return restore
-
-
 def default_zoo_dir(profile: str, seed: int) -> Path:
     """``<cache_dir>/zoo/<profile>-<seed>`` (cache_dir from lineage settings)."""
     from lineage.settings import load_settings
@@ -214,7 +195,9 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
     out : path, optional
         Output folder; default ``<cache_dir>/zoo/<profile>-<seed>``.
     progress : callable, optional
-        Called with one human-readable line per model.
+        Called with human-readable lines: ``[3/18] <id>: building (<op>)`` before a model is
+        built, then ``[3/18] <id>: built in 41 s (2 min 10 s so far; 15 to go)``, or
+        ``[3/18] <id>: cached (...)`` for a model reused.
 
     Returns
     -------
@@ -257,12 +240,14 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
         # a model folder, or an adapter published on its own
         cached = marker is not None and marker.get("key") == key and (
             (folder / "config.json").is_file() or is_adapter(folder))
+        step = f"[{i + 1}/{len(recipes)}] {r.id}"
         if cached:
             facts, secs = marker["facts"], marker["seconds"]
-            say(f"[{i + 1}/{len(recipes)}] {r.id}: cached")
+            say(f"{step}: cached ({_so_far(t_all, len(recipes) - i - 1)})")
         else:
-            say(f"[{i + 1}/{len(recipes)}] {r.id}: building ({r.op})")
+            say(f"{step}: building ({r.op})")
             facts, secs = _build_one(r, folder, key, parents, _derive_seed(seed, r.id), work)
+            say(f"{step}: built in {_duration(secs)} ({_so_far(t_all, len(recipes) - i - 1)})")
         relation = RELATION[r.op] if r.parents else None
         family = parents[0].family if parents else r.id
         if r.declared == "documented":
@@ -282,6 +267,15 @@ def build_zoo(profile: str = "tiny", seed: int = 0, out: str | Path | None = Non
                        info_path=out / "zoo.json", profile=profile, seed=seed, seconds=total, models=models)
     _write_outputs(result, {r.id: r for r in recipes}, chash)
     return result
+
+
+def _so_far(t_all: float, n_left: int) -> str:
+    return f"{_duration(time.perf_counter() - t_all)} so far; " + (f"{n_left} to go" if n_left else "that was the last")
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s"
 
 
 def _architecture(folder: Path) -> str:

@@ -21,6 +21,7 @@ either run here or fails this test until it is:
 from __future__ import annotations
 
 import os
+import re
 import shlex
 
 import pytest
@@ -77,8 +78,12 @@ def test_every_quick_start_line_is_one_this_test_runs():
     assert lines.index("bash scripts/demo.sh") < first_query, "the quick start's queries read the demo's graph"
     steps = [line for line in (ROOT / "scripts" / "demo.sh").read_text().splitlines()
              if line.strip() and not line.startswith(("#", "set ", "cd "))]
-    assert steps == ["source scripts/bootstrap.sh", 'lineage demo "$@"'], \
+    # what is left besides the work: the clock (variables, the closing printf and its continuation)
+    work = [line for line in steps if not re.match(r"(\w+=\S+$|printf |  |exit )", line)]
+    assert work == ["source scripts/bootstrap.sh", 'lineage demo "$@" || status=$?'], \
         "scripts/demo.sh is no longer bootstrap + `lineage demo`: update how this test runs it"
+    assert steps[-2].strip().endswith(">&2") and steps[-1] == 'exit "$status"', \
+        "scripts/demo.sh should end by printing the stage times and exiting with the demo's status"
 
 
 def _value(arg: str) -> str:
@@ -107,6 +112,7 @@ def test_quick_start_runs_as_written(settings, graph):
     proc = run_cli("demo", *DEMO_OPTIONS, env=WIDE, timeout=900)  # what `bash scripts/demo.sh` runs
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_demo(proc.stdout, graph)
+    _check_demo_progress(proc.stderr)
     commands = [line for line in quick_start() if line.startswith("lineage ")]
     assert commands
     for line in commands:
@@ -131,6 +137,19 @@ def _check_demo(out: str, graph) -> None:
     assert os.path.getsize(png) > 10_000
 
 
+def _check_demo_progress(err: str) -> None:
+    """The zoo build and the ingest say where they are, and the demo ends with each stage's time."""
+    ids = [r.id for r in PROFILES["tiny"]]
+    lines = err.splitlines()
+    for i, model in enumerate(ids, start=1):
+        assert any(re.match(rf"\s+\[{i}/{len(ids)}\] {re.escape(model)}: (built in|cached)", ln) for ln in lines), \
+            (model, err[-3000:])
+        assert any(re.match(rf"(done|skipped): {re.escape(model)} \({i}/{len(ids)}, ", ln) for ln in lines), \
+            (model, err[-3000:])
+    assert re.fullmatch(r"time per stage: zoo .+, neo4j .+, ingest .+, answers .+; lineage demo in all .+", lines[-1]), \
+        err[-3000:]
+
+
 def _check_lineage(out: str, graph, params: dict) -> None:
     rows = graph.query("lineage", model_id=params["model_id"])
     assert rows, "the demo's graph has no lineage for the model the README asks about"
@@ -144,8 +163,14 @@ def _check_lineage(out: str, graph, params: dict) -> None:
 def _check_undocumented(out: str, graph, params: dict) -> None:
     rows = graph.query("undocumented")
     assert rows, "the tiny zoo has undocumented derivatives; the demo found none"
+    # one row per model, and a model the zoo leaves undeclared is among them
+    assert len({r["model"] for r in rows}) == len(rows)
+    undeclared = {r.id for r in PROFILES["tiny"] if r.declared == "undocumented"}
+    assert undeclared & {r["model"] for r in rows}, (undeclared, rows)
     for r in rows:
-        assert f" {r['model']} " in out and f" {r['related_to']} " in out, r
+        assert f" {r['model']} " in out, r
+    for parent in {r["parent"] for r in rows if r["parent"] is not None}:
+        assert f" {parent} " in out, parent
 
 
 def _check_conflicts(out: str, graph, params: dict) -> None:
