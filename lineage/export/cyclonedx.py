@@ -10,7 +10,9 @@ stub component whose properties say which model it is (``lineage:model-id``,
 distance, channel, kind, contradicted and reason, and all edge properties as JSON in
 ``lineage:edge-properties``). Undocumented relations and conflicts are properties of the
 model's component (``lineage:undocumented-relation``, ``lineage:conflict``, JSON
-values).
+values); a declared base model absent from the graph is a reference
+(``lineage:declared-base-not-in-graph``), and the metadata's sources are readable
+properties (``lineage:licence-source``, ``lineage:quantisation``, ...).
 
 Every value a property carries is text; ``lineage:properties`` holds the model's
 properties as one JSON map, so a document parses back into the same models and relations
@@ -42,7 +44,9 @@ _HASH_PROPS = ("weights_sha256", "source_sha256")  # weights_key is a cache key,
 _READABLE_EDGE = ("relation", "source", "confidence", "p_value", "distance", "channel", "kind", "method",
                   "documented", "contradicted", "reason")
 #: Model properties repeated as readable CycloneDX properties.
-_READABLE_NODE = ("family", "architecture", "params", "status", "source_fingerprint")
+_READABLE_NODE = ("family", "architecture", "params", "status", "source_fingerprint", "quantisation", "context_length",
+                  "licence_source", "architecture_source", "params_source", "quantisation_source",
+                  "declared_base_models_source", "gating_prompt")
 #: How the model's DNA was measured: model property -> model-card property.
 _DNA_PROVENANCE = {"probe_set": "lineage:dna-probe-set", "n_probes": "lineage:dna-n-probes",
                    "encoder": "lineage:dna-encoder", "dna_dim": "lineage:dna-dim", "dtype": "lineage:dna-dtype",
@@ -184,6 +188,9 @@ def to_cyclonedx(data: ExportData, *, timestamp: datetime | None = None, tool_ve
         props = [_prop("lineage:model-id", n.id)]
         props += [_prop(f"lineage:{k.replace('_', '-')}", p[k]) for k in _READABLE_NODE if p.get(k) is not None]
         props += extra.get(n.id, [])
+        drawn = {e.target for e in parents.get(n.id, []) if e.type == "DECLARED_PARENT"}
+        props += [_prop("lineage:declared-base-not-in-graph", str(b)) for b in p.get("declared_base_models") or []
+                  if b not in drawn]
         props.append(_prop("lineage:properties", p))
         c["properties"] = _props(props)
         c["type"] = _ML

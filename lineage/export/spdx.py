@@ -4,7 +4,9 @@ One ``ai_AIPackage`` per model (``urn:lineage:model:<percent-encoded id>``) with
 name, version and release time where known, primary purpose ``model``, the SHA-256 of its
 weights when they are one file (``verifiedUsing``), and its licence
 as a ``hasDeclaredLicense`` relationship to a licence expression (when the licence is a
-valid SPDX expression). Lineage is a ``Relationship`` per claim: a declared or inferred
+valid SPDX expression); its comment names its metadata with where each value was read
+(``licence gemma (from gguf:general.license)``) and its declared base models, those
+absent from the graph marked "declared, not in the graph". Lineage is a ``Relationship`` per claim: a declared or inferred
 parent is ``parent ancestorOf child``; an undocumented relation is ``a other b``. Each
 relationship's comment says in words where the claim comes from (metadata or evidence)
 and what backs it; an ``Annotation`` on it (type ``other``) holds its properties as JSON,
@@ -66,6 +68,21 @@ def _comment(e: Edge) -> str:
             f"(score {p.get('score')}, p-value {p.get('p_value')}); no metadata declares it")
 
 
+#: Metadata named in a package's comment with where each value was read.
+_SOURCED = ("licence", "architecture", "params", "quantisation", "context_length", "gating_prompt")
+
+
+def _metadata_comment(p: dict, drawn: set[str]) -> str | None:
+    """The model's metadata in words, each value with its source, and its declared base models
+    (those with no edge in the document are declared, not in the graph)."""
+    parts = [f"{f.replace('_', ' ')} {p[f]!s} (from {p.get(f + '_source') or 'unknown source'})"
+             for f in _SOURCED if p.get(f) is not None]
+    for b in p.get("declared_base_models") or []:
+        where = p.get("declared_base_models_source") or p.get("declared_source") or "metadata"
+        parts.append(f"declared base model {b} (from {where})" + ("" if b in drawn else ": declared, not in the graph"))
+    return "Metadata: " + "; ".join(parts) + "." if parts else None
+
+
 def _spdx_time(d: datetime) -> str:
     """``d`` as the bindings write a date-time: whole seconds, ``Z`` for UTC, else the
     offset in whole minutes (a naive time is local time)."""
@@ -91,6 +108,10 @@ def to_spdx(data: ExportData, *, timestamp: datetime | None = None, tool_version
                         {"type": "Tool", "spdxId": tool, "creationInfo": ci, "name": f"lineage {tool_version}".strip()}]
     packages: list[str] = []
     n_ann = 0
+    declared_drawn: dict[str, set[str]] = {}
+    for e in data.edges:
+        if e.type == "DECLARED_PARENT":
+            declared_drawn.setdefault(e.source, set()).add(e.target)
 
     def annotate(subject: str, statement: dict) -> None:
         nonlocal n_ann
@@ -114,6 +135,9 @@ def to_spdx(data: ExportData, *, timestamp: datetime | None = None, tool_version
         pkg["software_primaryPurpose"] = "model"
         if t is not None:
             pkg["releaseTime"] = _spdx_time(t)
+        note = _metadata_comment(p, declared_drawn.get(n.id, set()))
+        if note:
+            pkg["comment"] = note
         pkg["creationInfo"] = ci
         pkg["name"] = str(p.get("name") or n.id)
         sha = p.get("weights_sha256")

@@ -111,8 +111,12 @@ def _source_fingerprint(e: ManifestEntry) -> str:
     return hashlib.sha256(json.dumps([_source_string(e), stamp]).encode()).hexdigest()[:16]
 
 
-def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None) -> dict:
-    p: dict = {
+def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None, meta: dict | None = None) -> dict:
+    """Node properties of one model: its metadata (``meta``: what :func:`lineage.modelcard.describe`
+    read from its files, each value with its ``<field>_source``) and its DNA's provenance."""
+    from lineage.modelcard import NODE_PROPS
+
+    p: dict = {**dict.fromkeys(NODE_PROPS), **(meta or {}),
         "name": e.name or e.id, "family": e.family, "organisation": e.organisation,
         "architecture": e.architecture, "params": e.params, "licence": e.licence,
         "source": _source_string(e), "source_kind": e.source_kind, "source_fingerprint": _source_fingerprint(e),
@@ -230,14 +234,17 @@ class _Batch:
     provenance: Provenance | None
     manifest: Manifest
     unknown_parents: list[tuple[str, str]] = field(default_factory=list)
+    meta: dict[str, dict] = field(default_factory=dict)  # id -> node properties read from its files
 
 
 def _prepare_batch(m: Manifest, settings: Settings, extract_config, emit: ProgressHook) -> _Batch:
-    from lineage.modelcard import enrich
+    from lineage.modelcard import describe
 
-    entries = [enrich(e) for e in m.models]
+    described = [describe(e) for e in m.models]
+    entries = [(d.entry, d.declared_source) for d in described]
+    meta = {d.entry.id: d.props for d in described}
     if not any(e.source_kind != "dna" for e, _ in entries):
-        return _Batch(entries, None, None, m)
+        return _Batch(entries, None, None, m, meta=meta)
     from lineage.dna.extract import ExtractConfig, Extractor
 
     def on_extract(model_id, done, total, tokens):
@@ -248,7 +255,7 @@ def _prepare_batch(m: Manifest, settings: Settings, extract_config, emit: Progre
     prov = extractor.provenance_
     if prov.dna_dim != settings.dna_dim:
         raise ProvenanceMismatch(f"extraction makes {prov.dna_dim}-d DNAs, the graph uses {settings.dna_dim}")
-    return _Batch(entries, extractor, prov, m)
+    return _Batch(entries, extractor, prov, m, meta=meta)
 
 
 def _start_run(g, m: Manifest, batch: _Batch) -> "IngestReport":
@@ -308,7 +315,7 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
 
     def fail(entry, declared_source, message, props=None, error=None, **extra):
         rep.failures.append((entry.id, message))
-        props = props or _props(entry, None, declared_source)
+        props = props or _props(entry, None, declared_source, batch.meta.get(entry.id))
         g.write("record_failed_models", [{"id": entry.id, "error": error or message, "props": {**props, **extra}}],
                 run_id=rep.run_id)
         emit("model_failed", {"model": entry.id, "error": message})
@@ -335,7 +342,7 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
         except LineageError as e:
             fail(entry, declared_source, e.message)
             continue
-        props = {**_props(entry, d, declared_source), **_weight_props(entry, settings)}
+        props = {**_props(entry, d, declared_source, batch.meta.get(entry.id)), **_weight_props(entry, settings)}
         if d.degenerate:
             rep.n_degenerate += 1
             fail(entry, declared_source, f"degenerate: {d.n_empty} of {d.n_probes} answers empty", props=props,
