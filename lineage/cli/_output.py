@@ -5,6 +5,13 @@ Values are shown verbatim and harmless: nothing is read as Rich markup (an id su
 removed from table and CSV cells and from messages, and a CSV cell a spreadsheet would
 run as a formula (starting with ``=``, ``+``, ``-``, ``@``, TAB or CR) is prefixed with ``'``.
 Numbers are never altered.
+
+Tables stay legible wherever stdout goes. Column headers never break inside a word. On a
+terminal a table takes the terminal's width; off a terminal (piped, redirected to a file)
+Rich would lay it out at 80 columns and fold headers and ids, so a table is printed at its
+natural width instead, or, when that is wider than :data:`MAX_PIPED_WIDTH` (a row holding
+evidence JSON), as records: each row headed ``-- i of n --``, then one ``column  value`` line per cell.
+An explicit ``COLUMNS`` keeps the table at that width.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sys
 from enum import Enum
@@ -41,20 +49,27 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _csv_cell(v: Any) -> str:
-    text = clean(_cell(v))
+def _csv_cell(v: Any, column: str = "") -> str:
+    text = clean(_cell(v, column))
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return text  # a negative number stays a number
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _cell(v: Any) -> str:
+#: widest table printed as a table off a terminal; wider ones print as records
+MAX_PIPED_WIDTH = 200
+
+
+def _cell(v: Any, column: str = "") -> str:
     if v is None:
         return ""
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, (list, tuple)):
-        return " -> ".join(_cell(x) for x in v) if all(isinstance(x, str) for x in v) else json.dumps(v, default=str)
+        if not all(isinstance(x, str) for x in v):
+            return json.dumps(v, default=str)
+        # a path is a sequence of steps; any other list of names (relatives, sources) is a set
+        return (" -> " if column == "path" else ", ").join(v)
     if isinstance(v, dict):
         return json.dumps(v, default=str)
     return str(v)
@@ -72,18 +87,45 @@ def render_rows(rows: Sequence[dict], fmt: Format | str = Format.table, *, title
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
         w.writerow({k: _csv_cell(k) for k in cols})
         for r in rows:
-            w.writerow({k: _csv_cell(r.get(k)) for k in cols})
+            w.writerow({k: _csv_cell(r.get(k), k) for k in cols})
         sys.stdout.write(buf.getvalue())
     else:
         if not rows:
             info(f"{title + ': ' if title else ''}no rows")
             return
-        t = Table(title=Text(clean(title)) if title else None, show_lines=False)
-        for c in cols:
-            t.add_column(Text(clean(str(c))), overflow="fold")
-        for r in rows:
-            t.add_row(*(Text(clean(_cell(r.get(c)))) for c in cols))
+        cells = [[clean(_cell(r.get(c), c)) for c in cols] for r in rows]
+        _print_table(cells, [clean(str(c)) for c in cols], clean(title) if title else None)
+
+
+def _print_table(cells: list[list[str]], headers: list[str], title: str | None) -> None:
+    t = Table(title=Text(title) if title else None, show_lines=False)
+    for h in headers:
+        # a header folds only between words: its longest word sets the column's least width
+        t.add_column(Text(h), overflow="fold", min_width=max((len(w) for w in h.split()), default=1))
+    for row in cells:
+        t.add_row(*(Text(v) for v in row))
+    if out_console.is_terminal or os.environ.get("COLUMNS"):
         out_console.print(t)
+        return
+    natural = Console(width=100_000).measure(t).maximum
+    if natural <= MAX_PIPED_WIDTH:
+        Console(file=out_console.file, width=natural, highlight=False, soft_wrap=True).print(t)
+    else:
+        _print_records(cells, headers, title)
+
+
+def _print_records(cells: list[list[str]], headers: list[str], title: str | None) -> None:
+    """One ``column  value`` line per cell, rows separated by a blank line (for wide tables off a terminal)."""
+    key_w = max(len(h) for h in headers)
+    out = [title, ""] if title else []
+    for i, row in enumerate(cells):
+        out.append(f"-- {i + 1} of {len(cells)} --")
+        for h, v in zip(headers, row):
+            lines = v.split("\n") or [""]
+            out.append(f"{h:<{key_w}}  {lines[0]}".rstrip())
+            out.extend(f"{'':<{key_w}}  {x}".rstrip() for x in lines[1:])
+        out.append("")
+    out_console.file.write("\n".join(out) + "\n")
 
 
 def info(msg: str) -> None:

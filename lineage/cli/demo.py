@@ -18,7 +18,7 @@ def demo_cmd(
     model: Annotated[Optional[str], typer.Option(help="Model whose lineage to print (default: the zoo's deepest descendant).")] = None,
 ) -> None:
     """Build the model zoo, start the local Neo4j, ingest the zoo, and print what a governance user asks first:
-    a lineage, the undocumented relations found, family speeds, conflicts, the tree picture and the Browser link.
+    a lineage, the models whose place no metadata documents, family speeds, conflicts, the tree picture and the Browser link.
 
     Example: lineage demo --profile smol
     """
@@ -32,8 +32,9 @@ def demo_cmd(
     render_rows(res.report.summary_rows(), Format.table, title="ingest")
     render_rows(res.lineage, Format.table, title=f"lineage of {res.model}",
                 columns=["direction", "model", "generations", "path", "evidence", "sources", "kinds"])
-    render_rows(res.undocumented, Format.table, title="undocumented relations (no metadata declares them)",
-                columns=["model", "related_to", "kind", "channel", "derivation", "p_value"])
+    render_rows(res.undocumented, Format.table,
+                title="undocumented: models no metadata places, with the parent the evidence finds",
+                columns=["model", "parent", "kind", "channel", "declared_parents", "n_relatives", "relatives", "p_value"])
     render_rows(res.conflicts, Format.table, title="declared parents the evidence contradicts",
                 columns=["model", "declared_parent", "reason", "evidence_suggests", "channel"])
     render_rows(res.family_speeds, Format.table, title="family evolution speed (DNA distance per year)")
