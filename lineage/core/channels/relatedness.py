@@ -93,6 +93,13 @@ class NullDistribution:
         tail = np.clip(z, np.finfo(float).tiny, 1.0)
         return np.where(count >= _MIN_TAIL, np.minimum(emp, 1.0), np.minimum(tail, emp))
 
+    def tail_p_value(self, d) -> np.ndarray:
+        """``P(D_null <= d)`` from the robust normal fit alone: the p-values that selection-aware
+        decisions correct (:mod:`lineage.core.infer.selection`), which must reach far beyond the
+        null sample's resolution and must not be moved by related pairs in the sample."""
+        d = np.asarray(d, dtype=np.float64)
+        return np.clip(stats.norm.cdf((d - self.location) / self.scale), np.finfo(float).tiny, 1.0)
+
     def score(self, d) -> np.ndarray:
         """Robust z-score ``(location - d) / scale``: higher means more related."""
         return (self.location - np.asarray(d, dtype=np.float64)) / self.scale

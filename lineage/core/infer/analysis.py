@@ -7,10 +7,11 @@ Definitions used here:
   links (directly or through other models, e.g. two declared fine-tunes of the
   same base); families are not relations;
 * *undocumented*: a pair among the k nearest neighbours, related at ``fpr``
-  (p-value ``<= fpr``), that is not documented. ``kind`` is ``"parent"`` when it is
+  (its p-value, Holm-adjusted over either model's ``N - 1`` candidates, ``<= fpr``:
+  :mod:`lineage.core.infer.selection`), that is not documented. ``kind`` is ``"parent"`` when it is
   an inferred parent edge (then ``a`` is the parent, ``b`` the child), else
   ``"related"``. Ranked by p-value, then score. Expect about ``fpr`` times the
-  number of tested pairs false entries;
+  number of models false entries, whatever the population's size;
 * a *conflict*: a declared parent, present in the population, that the DNA
   contradicts: released after its child, or at a distance typical of unrelated
   models (p-value ``> fpr``).
@@ -28,6 +29,7 @@ from lineage.core.measure.distances import Metric, condensed_and_neighbours, pai
 from lineage.core.infer.parents import InferredParent, infer_parents
 from lineage.core.infer.combine import PairTable, evidence_conflicts, infer_with_evidence
 from lineage.core.infer.rows import Conflict, Neighbour, UndocumentedRelation
+from lineage.core.infer.selection import Correction, holm_adjust
 from lineage.core.channels.relatedness import NullDistribution, fit_null
 from lineage.core.infer.speed import FamilySpeed, family_speeds
 from lineage.core.infer.tree import RootMethod, Tree, TreeMethod, tree_from_distances
@@ -96,6 +98,7 @@ def analyse_population(
     weights: Sequence[object | None] | None = None,
     refine=None,
     logits: Sequence[object | None] | None = None,
+    correction: Correction = "holm",
 ) -> Analysis:
     """Infer the tree, parents and relations of a population of DNAs.
 
@@ -133,6 +136,10 @@ def analyse_population(
     logits : sequence of LogitsProfile or None, optional
         Next-token evidence per model (:mod:`lineage.core.channels.logits`); ranks behaviour-only
         candidates.
+
+    correction : {"holm", "none"}
+        Selection-aware decisions (:mod:`lineage.core.infer.selection`); ``"none"`` only to
+        measure the per-pair rule they replace.
 
     Returns
     -------
@@ -183,11 +190,11 @@ def analyse_population(
             raise ValueError(f"weights has {len(weights)} entries for {n} models")
         parents, undocumented, conflicts, table = _with_evidence(
             ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric, refine,
-            list(logits) if use_logits else None, families)
+            list(logits) if use_logits else None, families, correction)
     else:
         table = None
         parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
-                                                     declared_relations, fpr, metric)
+                                                     declared_relations, fpr, metric, correction)
 
     speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None else []
     return Analysis(
@@ -198,19 +205,21 @@ def analyse_population(
     )
 
 
-def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, declared_relations, fpr, metric):
+def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, declared_relations, fpr, metric, correction):
     n = len(ids)
     pos = {m: i for i, m in enumerate(ids)}
     parents = infer_parents(
         ids, nn_idx, nn_dist, null, release_dates=dates,
         declared_parents=decl if declared_parents is not None else None,
-        declared_relations=declared_relations, fpr=fpr,
+        declared_relations=declared_relations, fpr=fpr, X=X, metric=metric, correction=correction,
     )
 
     # undocumented relations among the nearest-neighbour pairs
     comp = lineage_components(ids, decl)
     inferred = {(p.parent, p.child) for p in parents}
-    pvals = null.p_value(nn_dist)
+    pvals = null.tail_p_value(nn_dist)
+    if correction == "holm":  # selection-aware: each model's N - 1 candidates
+        pvals = holm_adjust(pvals, n - 1)
     scores = null.score(nn_dist)
     seen: set[tuple[str, str]] = set()
     undocumented = []
@@ -250,11 +259,11 @@ def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, decl
 
 
 def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None, logits=None,
-                   families=None):
+                   families=None, correction="holm"):
 
     res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
                               declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric,
-                              refine=refine, logits=logits, families=families)
+                              refine=refine, logits=logits, families=families, correction=correction)
     comp = lineage_components(ids, decl)
     edges = {(p.parent, p.child) for p in res.parents}
     undocumented = []

@@ -67,6 +67,7 @@ from scipy import stats
 from lineage.core.measure.distances import Metric, pair_distances
 from lineage.core.infer.parents import InferredParent, min_arborescence
 from lineage.core.infer.rows import Conflict
+from lineage.core.infer.selection import Correction, holm_by_member, local_p_values
 from lineage.core.channels.relatedness import NullDistribution
 from lineage.core.channels.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
 
@@ -249,27 +250,84 @@ def _quant_bits(p: WeightProfile | None) -> int | None:
     return p.quantized_bits if p is not None else None
 
 
-def _may_descend(p: int, c: int, dates, profiles, pe: PairEvidence | None) -> bool:
-    """May ``p`` be the parent of ``c`` (direction only)?"""
-    dp, dc = dates[p], dates[c]
-    if dp is not None and dc is not None and dp != dc:
-        return dp < dc
+def _structure(p: int, c: int, profiles, pe: PairEvidence | None) -> bool | None:
+    """Direction the weights' structure decides for ``p -> c``: True (p is the parent), False
+    (c is), or None when structure is silent (no weights evidence, or nothing decisive).
+
+    Quantisation is decisive (a quantised copy is a child of the full-precision model it
+    matches: 99.41% of quantised models on the Hub are leaves, Model Atlas), and so is a
+    change of depth between weight-related models (pruning removes layers, depth
+    up-scaling duplicates them: either way the *edited* model is the child; here the
+    shallower one is taken as pruned, the usual case; an up-scaled child's duplicated
+    layers are recognised by the layer map and override this)."""
     pp, pc = profiles[p], profiles[c]
     if pp is None or pc is None or pe is None or pe.channel != "weights":
-        return True
+        return None
     qp, qc = _quant_bits(pp), _quant_bits(pc)
     if (qp is None) != (qc is None):
         return qp is None  # the full-precision one is the parent
     if pp.n_layers != pc.n_layers:
-        return pp.n_layers > pc.n_layers
+        upscaled = _upscaled(pe)
+        return (pp.n_layers < pc.n_layers) if upscaled else (pp.n_layers > pc.n_layers)
+    return None
+
+
+def _upscaled(pe: PairEvidence) -> bool:
+    """Does the layer map show one model's layers used twice by the other (depth up-scaling)?"""
+    lm = pe.detail.get("layer_map") if pe.detail else None
+    if not lm:
+        return False
+    targets = [m for m in lm if m is not None]
+    return len(targets) != len(set(targets))
+
+
+def _may_descend(p: int, c: int, dates, profiles, pe: PairEvidence | None) -> bool:
+    """May ``p`` be the parent of ``c`` (direction only)?
+
+    Structure first when it is decisive (:func:`_structure`): upload dates are not release
+    dates (a re-upload or conversion can carry an earlier date than its source), and a
+    quantised copy is a child whatever its date. Then release dates when both are known
+    and differ. An undated model is never made the parent of a dated one on date grounds.
+    Last, for weight-related pairs, kurtosis (MoTHer: fine-tuning lowers the kurtosis of
+    attention output projections)."""
+    s = _structure(p, c, profiles, pe)
+    if s is not None:
+        return s
+    dp, dc = dates[p], dates[c]
+    if dp is not None and dc is not None and dp != dc:
+        return dp < dc
+    if dp is None and dc is not None:
+        return False
+    pp, pc = profiles[p], profiles[c]
+    if pp is None or pc is None or pe is None or pe.channel != "weights":
+        return True
     kp, kc = pp.stats.get("kurtosis"), pc.stats.get("kurtosis")
     if kp is not None and kc is not None and kp != kc:
         return kp > kc
     return True
 
 
-def _dates_decide(p: int, c: int, dates) -> bool:
-    return dates[p] is not None and dates[c] is not None and dates[p] != dates[c]
+def _leaf_prior(c: int, options: list, profiles, weight_related: set[tuple[int, int]]) -> list:
+    """Quantised models are leaves (Model Atlas): a quantised candidate is dropped when the
+    child also has a full-precision candidate that the weights relate to that quantised
+    model (its source, or a relative of it): the child then descends from the source, not
+    from a lossy copy of it. A quantised model stays a possible parent only when no such
+    source is present (e.g. a fine-tune of a model published only as GGUF)."""
+    full = [p for _, p, pe in options if _quant_bits(profiles[p]) is None and profiles[p] is not None]
+    out = []
+    for e in options:
+        q = e[1]
+        if _quant_bits(profiles[q]) is not None:
+            if any((min(q, f), max(q, f)) in weight_related for f in full):
+                continue
+        out.append(e)
+    return out
+
+
+def _adjusted(pe: PairEvidence, p_adj: float) -> PairEvidence:
+    """``pe`` with its selection-adjusted p-value (the per-pair one kept as ``pair_p_value``)."""
+    return PairEvidence(pe.channel, pe.distance, float(p_adj), {**pe.detail, "pair_p_value": pe.p_value})
+
 
 
 def _edge_cost(pe: PairEvidence, thr: float, lg: PairEvidence | None = None) -> float:
@@ -323,6 +381,7 @@ def infer_with_evidence(
     refine_max: int = 8,
     logits: Sequence[object | None] | None = None,
     families: Sequence[str | None] | None = None,
+    correction: Correction = "holm",
 ) -> EvidenceResult:
     """Parents (with kinds and evidence) and related pairs from DNA and weights.
 
@@ -359,6 +418,9 @@ def infer_with_evidence(
         be related: declared pairs and pairs the weights relate are left out.
     families : sequence of str or None, optional
         Known families, for the next-token null (as for the DNA's).
+    correction : {"holm", "none"}
+        Selection-aware decisions (:mod:`lineage.core.infer.selection`); ``"none"`` only to
+        measure the per-pair rule they replace.
     """
     n = len(ids)
     dates = list(release_dates) if release_dates is not None else [None] * n
@@ -374,13 +436,15 @@ def infer_with_evidence(
         known = {(c, p) for c in range(n) for p in declared[c]}
         _add_logits(table, logits, fit_logits_null(logits, families=families, exclude_pairs=known | weight_related))
 
-    related: list[tuple[int, int, PairEvidence]] = []
+    judged: dict[tuple[int, int], PairEvidence] = {}
     for key in sorted(set(table.dna) | set(table.weights)):
         pe = table.strongest(*key)
         if pe is None:
             continue
         if pe.channel == "dna" and foreign_vocabularies(profiles[key[0]], profiles[key[1]]):
             continue  # open weights sharing neither weights nor tokenizer: never related by behaviour alone
+        if pe.channel == "dna":  # the robust fit's tail: what the selection-aware correction needs
+            pe = PairEvidence("dna", pe.distance, float(null.tail_p_value(pe.distance)), pe.detail)
         lg = table.logits_evidence(*key)
         if pe.channel == "dna" and lg is not None and lg.p_value == lg.p_value:
             # behaviour only, judged by both behavioural tests: related only if both say so, and
@@ -389,23 +453,50 @@ def infer_with_evidence(
                               {**pe.detail, "dna_p_value": pe.p_value, "logits_p_value": lg.p_value})
             if pe.p_value <= fpr and not _distinctive(*key, table, logits, nn_indices, fpr, weight_related):
                 continue
-        if pe.p_value <= fpr:
-            related.append((key[0], key[1], pe))
+        judged[key] = pe
+
+    # selection-aware: each pair is judged in each member's family of N - 1 candidates (Holm);
+    # a parent must pass in its child's family, a relation in either (lineage.core.infer.selection)
+    keys = list(judged)
+    raw = [judged[k].p_value for k in keys]
+    adj_a, adj_b = holm_by_member(keys, raw, n) if correction == "holm" else (np.array(raw), np.array(raw))
+    family_p: dict[tuple[int, int], float] = {}  # (member, other) -> adjusted p in member's family
+    related: list[tuple[int, int, PairEvidence]] = []
+    for (a, b), pa, pb in zip(keys, adj_a.tolist(), adj_b.tolist()):
+        family_p[(a, b)], family_p[(b, a)] = pa, pb
+        if min(pa, pb) <= fpr:
+            related.append((a, b, _adjusted(judged[(a, b)], min(pa, pb))))
+    # behaviour alone must also pass the parent's local test (no hubs: lineage.core.infer.selection)
+    behaviour = [(a, b) for a, b, pe in related if pe.channel != "weights"]
+    local: dict[tuple[int, int], float] = {}
+    if behaviour:
+        pa = np.array([x for a, b in behaviour for x in (a, b)])
+        ch = np.array([x for a, b in behaviour for x in (b, a)])
+        dd = pair_distances(X, pa, ch, metric=metric)
+        lps = local_p_values(X, pa, dd, metric=metric)
+        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni)
+            lps = np.minimum(1.0, (n - 1) * lps)
+        for p_, c_, lp in zip(pa.tolist(), ch.tolist(), lps.tolist()):
+            local[(p_, c_)] = lp
 
     # candidate edges into each child
     incoming: list[list[tuple[float, int, PairEvidence]]] = [[] for _ in range(n)]
-    for a, b, pe in related:
+    for a, b, pe_pair in related:
         for p, c in ((a, b), (b, a)):
+            if family_p[(c, p)] > fpr:
+                continue  # not significant among the child's candidates
+            pe = _adjusted(judged[(a, b)], family_p[(c, p)])
+            if pe.channel != "weights" and local[(p, c)] > fpr:
+                continue  # as close to everyone as to this child: a hub, not a parent
             if not _may_descend(p, c, dates, profiles, pe):
                 continue
-            if (_quant_bits(profiles[p]) is not None and _quant_bits(profiles[c]) is None
-                    and not _dates_decide(p, c, dates)):
-                continue  # quantised models are leaves, unless dates say otherwise (e.g. a fine-tune of a GGUF release)
             cost = _edge_cost(pe, thr, table.logits_evidence(p, c))
             if p in declared[c]:
                 base = 0.0 if pe.channel == "weights" else 1.0
                 cost = base + (cost - base) * (1.0 - declared_bonus)
             incoming[c].append((cost, p, pe))
+    for c in range(n):
+        incoming[c] = _leaf_prior(c, incoming[c], profiles, weight_related)
     for lst in incoming:
         lst.sort(key=lambda e: (e[0], e[1]))
     if refine is not None:

@@ -3,10 +3,16 @@
 The problem is a minimum spanning arborescence (Edmonds) on a candidate graph:
 
 * candidates for a child ``c`` are its ``k`` nearest DNA neighbours ``p`` that are
-  *plausibly related* (p-value of ``d(p, c)`` against the null of unrelated models
-  at most ``fpr``);
+  *plausibly related*: the p-value of ``d(p, c)`` against the null of unrelated models,
+  Holm-adjusted over the child's ``N - 1`` candidates (:mod:`lineage.core.infer.selection`),
+  is at most ``fpr``, so the chance of a false parent stays at ``fpr`` whatever ``N`` is;
+* the edge must also pass a local test from the parent's side (its distance among the
+  candidate's own distances to the population: :func:`lineage.core.infer.selection.local_p_values`),
+  so a hub (a centroid, an average, a degenerate DNA, close to everyone) is no one's parent;
 * a parent never postdates its child: when both release dates are known, edges
-  with ``date(p) > date(c)`` are dropped (same-day releases may go either way);
+  with ``date(p) > date(c)`` are dropped (same-day releases may go either way); an
+  undated model is never the parent of a dated one (upload dates are not release
+  dates, and a re-upload or copy is undated more often than the original);
 * structural priors (Model Atlas): a model declared as ``quantized`` or ``merge``
   is a leaf and never a parent; bases fan out: a candidate that the metadata
   documents as a base (no declared parent of its own) gets its cost lowered by
@@ -37,12 +43,14 @@ they beat the alternatives; it is not a calibrated probability.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from lineage.core.channels.relatedness import NullDistribution
+from lineage.core.infer.selection import Correction, holm_adjust, local_p_values
 
 LEAF_RELATIONS = frozenset({"quantized", "merge"})
 
@@ -78,6 +86,9 @@ def infer_parents(
     fpr: float = 0.01,
     base_bonus: float = 0.05,
     declared_bonus: float = 0.15,
+    X: np.ndarray | None = None,
+    metric: str = "euclidean",
+    correction: Correction = "holm",
 ) -> list[InferredParent]:
     """Infer at most one parent per model.
 
@@ -100,6 +111,14 @@ def infer_parents(
         Relative cost reduction for documented bases, in [0, 1).
     declared_bonus : float
         Relative cost reduction for plausible edges the metadata declares, in [0, 1).
+    X : ndarray of shape (n_models, n_dims), optional
+        The DNAs, for the local test against hubs (without them it is off).
+    metric : {"euclidean", "cosine"}
+    correction : {"holm", "none"}
+        ``"none"`` tests each candidate as if it were the only one (the rule before
+        selection-aware decisions; kept to measure what the correction changes).
+
+    The p-value of each returned edge is the Holm-adjusted one (the child's family).
 
     Returns
     -------
@@ -117,18 +136,27 @@ def infer_parents(
     declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
         else [set() for _ in range(n)]
     no_parent_cost = null.threshold(fpr)
-    pvals = null.p_value(nn_distances)
+    pvals = null.tail_p_value(nn_distances)
+    if correction == "holm":
+        pvals = holm_adjust(pvals, n - 1)
+    local = np.zeros_like(pvals)
+    if X is not None:
+        cand = np.nonzero(pvals <= fpr)
+        local[cand] = local_p_values(X, nn_indices[cand], nn_distances[cand], metric=metric)
+        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni)
+            local = np.minimum(1.0, (n - 1) * local)
     tau = max(null.scale * 0.5, 1e-12)
 
     # candidate edges: (cost, parent, child, distance, p)
     incoming: list[list[tuple[float, int, float, float]]] = [[] for _ in range(n)]
     for c in range(n):
         dc = dates[c]
-        for p, d, pv in zip(nn_indices[c].tolist(), nn_distances[c].tolist(), pvals[c].tolist()):
-            if pv > fpr or rels[p] in LEAF_RELATIONS:
+        for p, d, pv, lp in zip(nn_indices[c].tolist(), nn_distances[c].tolist(), pvals[c].tolist(),
+                                local[c].tolist()):
+            if pv > fpr or lp > fpr or rels[p] in LEAF_RELATIONS:
                 continue
             dp = dates[p]
-            if dc is not None and dp is not None and dp > dc:
+            if dc is not None and (dp is None or dp > dc):
                 continue
             cost = d * (1.0 - base_bonus) if _is_base(declared_parents, p) else d
             if p in declared[c]:
@@ -161,6 +189,21 @@ def infer_parents(
 def min_arborescence(n_nodes: int, root: int, src: np.ndarray, dst: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Minimum spanning arborescence (Chu-Liu/Edmonds) of a directed graph rooted at ``root``.
 
+    Tarjan's formulation, iterative: walk from each unfinished node along cheapest incoming
+    edges; when the walk closes a cycle, contract it into a new node whose incoming edges
+    are those of its members, re-costed by the cycle edge each would replace (kept in one
+    heap per node with a lazy offset; heaps are merged smaller into larger), and go on
+    from the new node. Contracted nodes are expanded at the end, newest first: the edge
+    entering a contracted node replaces the cycle edge of the member it enters.
+
+    The round-by-round version it replaces recursed once per contraction round; on
+    unrelated, undated populations most rounds contract a single cycle, so it needed
+    O(n) rounds of O(n) work and overflowed Python's recursion limit between 1,000 and
+    2,000 models. This one costs O(E log^2 V) and no recursion (100,000 nodes with ten
+    candidates each: ``benchmarks/bench_tree.py --arborescence``).
+
+    Ties: among equal costs the edge of the lowest index wins (a deterministic answer).
+
     Parameters
     ----------
     n_nodes : int
@@ -174,63 +217,92 @@ def min_arborescence(n_nodes: int, root: int, src: np.ndarray, dst: np.ndarray, 
     ndarray of shape (n_nodes,), int
         The index of the edge chosen into each node; -1 for the root.
     """
-    keep = (src != dst) & (dst != root)
-    eidx = np.flatnonzero(keep)
-    s, d, w = src[eidx], dst[eidx], cost[eidx]
-    # cheapest incoming edge of every node (ties: lowest edge index)
-    order = np.lexsort((eidx, w, d))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = d[order][1:] != d[order][:-1]
-    best = np.full(n_nodes, -1, dtype=np.int64)
-    best[d[order][first]] = order[first]  # position in the kept arrays
-    missing = [v for v in range(n_nodes) if v != root and best[v] < 0]
-    if missing:
-        raise ValueError(f"node {missing[0]} has no incoming edge")
-    parent = [int(s[best[v]]) if v != root else -1 for v in range(n_nodes)]
-    cyc = _cycles(parent)
-    if not cyc:
-        out = np.where(best >= 0, eidx[np.maximum(best, 0)], -1)
-        out[root] = -1
-        return out
-    # contract each cycle to one node; others keep their own
-    comp = np.arange(n_nodes)
-    cycle_of = np.full(n_nodes, -1)
-    for k, c in enumerate(cyc):
-        for v in c:
-            cycle_of[v] = k
-    labels: dict[int, int] = {}
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    cost = np.asarray(cost, dtype=np.float64)
+    keep = np.flatnonzero((src != dst) & (dst != root))
+    cap = 2 * n_nodes  # original nodes, then at most n_nodes - 1 contracted ones
+    heaps: list[list[tuple[float, int]]] = [[] for _ in range(cap)]
+    for e, v, w in zip(keep.tolist(), dst[keep].tolist(), cost[keep].tolist()):
+        heaps[v].append((w, e))
     for v in range(n_nodes):
-        key = v if cycle_of[v] < 0 else n_nodes + int(cycle_of[v])
-        comp[v] = labels.setdefault(key, len(labels))
-    cs, cd = comp[s], comp[d]
-    inter = cs != cd
-    on_cycle = cycle_of[d] >= 0
-    w2 = w - np.where(on_cycle, w[best[d]], 0.0)
-    sub = np.flatnonzero(inter)
-    chosen_sub = min_arborescence(len(labels), int(comp[root]), cs[sub], cd[sub], w2[sub])
-    out = np.full(n_nodes, -1, dtype=np.int64)
-    picked = sub[chosen_sub[chosen_sub >= 0]]  # positions in the kept arrays
-    for pos in picked.tolist():
-        v = int(d[pos])
-        if cycle_of[v] >= 0:
-            for u in cyc[int(cycle_of[v])]:
-                out[u] = eidx[best[u]]
-        out[v] = eidx[pos]
-    return out
+        if v != root and not heaps[v]:
+            raise ValueError(f"node {v} has no incoming edge")
+        heapq.heapify(heaps[v])
+    offset = [0.0] * cap  # actual cost of a heap entry = stored cost + offset of its heap
+    rep = list(range(cap))  # union-find over contraction (path-compressed)
+    container = [-1] * cap  # the contracted node that directly holds a node (kept for expansion)
+    members: dict[int, list[int]] = {}
+    chosen_edge = [-1] * cap
+    chosen_cost = [0.0] * cap
+    done = [False] * cap
+    done[root] = True
+    walk_of = [-1] * cap
+    src_l = src.tolist()
 
+    def find(x: int) -> int:
+        r = x
+        while rep[r] != r:
+            r = rep[r]
+        while rep[x] != r:
+            rep[x], x = r, rep[x]
+        return r
 
-def _cycles(parent: list[int]) -> list[list[int]]:
-    """Cycles of the functional graph ``v -> parent[v]`` (-1 = none)."""
-    state = [0] * len(parent)
-    out = []
-    for s0 in range(len(parent)):
-        path, v = [], s0
-        while v >= 0 and state[v] == 0:
-            state[v] = 1
-            path.append(v)
-            v = parent[v]
-        if v >= 0 and state[v] == 1:
-            out.append(path[path.index(v):])
-        for u in path:
-            state[u] = 2
+    next_id = n_nodes
+    for start in range(n_nodes):
+        u = find(start)
+        if done[u]:
+            continue
+        path: list[int] = []
+        while not done[u]:
+            heap = heaps[u]
+            while heap and find(src_l[heap[0][1]]) == u:
+                heapq.heappop(heap)  # an edge from inside a contracted node
+            if not heap:
+                raise ValueError(f"node {u} has no incoming edge from outside its cycle")
+            w, e = heapq.heappop(heap)
+            chosen_edge[u], chosen_cost[u] = e, w + offset[u]
+            walk_of[u] = start
+            path.append(u)
+            v = find(src_l[e])
+            if walk_of[v] == start and not done[v]:
+                # the walk closed a cycle v -> ... -> u -> v: contract it into a new node
+                k = path.index(v)
+                cycle = path[k:]
+                del path[k:]
+                s = next_id
+                next_id += 1
+                members[s] = cycle
+                big = max(cycle, key=lambda x: len(heaps[x]))
+                merged = heaps[big]
+                offset[s] = offset[big] - chosen_cost[big]
+                for x in cycle:
+                    rep[x] = s
+                    container[x] = s
+                    if x == big:
+                        continue
+                    shift = offset[x] - chosen_cost[x] - offset[s]
+                    for w0, e0 in heaps[x]:
+                        heapq.heappush(merged, (w0 + shift, e0))
+                    heaps[x] = []
+                heaps[s] = merged
+                heaps[big] = []
+                u = s
+                continue
+            u = v
+        for x in path:
+            done[x] = True
+
+    # expansion, newest contracted node first: the edge entering it replaces the cycle
+    # edge of the member whose subtree holds the edge's head
+    for s in range(next_id - 1, n_nodes - 1, -1):
+        e = chosen_edge[s]
+        m = int(dst[e])
+        while container[m] != s:
+            m = container[m]
+        for x in members[s]:
+            if x == m:
+                chosen_edge[x] = e
+    out = np.array(chosen_edge[:n_nodes], dtype=np.int64)
+    out[root] = -1
     return out
