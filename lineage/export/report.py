@@ -1,12 +1,16 @@
 """The per-model HTML report: one self-contained file (inline CSS and SVG, no scripts,
 nothing fetched) that a reviewer can attach to a governance review.
 
-Sections: a plain-language summary; metadata; DNA provenance; the lineage picture
-(declared parents solid green, inferred parents dashed red, contradicted declarations
-orange with a cross; ancestors above, descendants below); nearest models with
-distances; conflicts and undocumented relations touching the model, each with the
-evidence behind it. Every value from the graph is escaped (ids may hold quotes, ``<``,
-``&`` or any unicode).
+Sections, in the order a reviewer reads them: a plain-language summary with the key facts;
+the lineage picture (declared parents solid green, inferred parents dashed red, contradicted
+declarations orange with a cross; ancestors above, descendants below); the findings
+(:data:`FINDING_SECTIONS`: contradicted declarations, undocumented relations), each saying
+what the evidence says instead; the evidence for each edge, p-values and confidences in
+words ("p < 1e-12", "weights identical up to fine-tuning noise") with the raw JSON folded
+beneath, and the nearest models; then the technical provenance (metadata sources, every
+stored property, how the DNA was measured) folded away in ``<details>``. Tables wrap to
+the page (1100 px) and a print stylesheet lays it out for a PDF. Every value from the graph
+is escaped (ids may hold quotes, ``<``, ``&`` or any unicode).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import quote
 
 from lineage.export.data import Edge
@@ -73,7 +77,7 @@ def _relation_word(rel: str | None) -> str:
 def _backing(i: Edge) -> str:
     p = i.props
     return (f"{p.get('channel') or 'dna'} evidence, kind {p.get('kind') or 'unknown'}, "
-            f"confidence {_num(p.get('confidence'))}")
+            f"confidence {confidence_words(p.get('confidence')) or 'not recorded'}")
 
 
 def summarise(d: ReportData) -> str:
@@ -242,16 +246,105 @@ def lineage_svg(d: ReportData) -> str:
     return "".join(parts)
 
 
+# -- words a reviewer reads -----------------------------------------------------------------
+def p_words(p: Any) -> str:
+    """A p-value as a reviewer reads it: ``p < 1e-12`` rather than ``1.00e-300``, with a word for its strength."""
+    if p is None or isinstance(p, bool):
+        return "no p-value recorded"
+    p = float(p)
+    if math.isnan(p):
+        return "no p-value recorded"
+    # below 1e-12 the nulls' tails are extrapolations: smaller numbers would claim a precision they lack
+    if p < 1e-12:
+        return "p < 1e-12 (beyond doubt)"
+    if p < 1e-3:
+        return f"p = {p:.0e} (strong)"
+    if p < 0.01:
+        return f"p = {p:.3f} (significant)"
+    return f"p = {p:.2f} ({'weak' if p < 0.05 else 'not significant'})"
+
+
+def confidence_words(c: Any) -> str:
+    """An inferred parent's confidence (0-1) in words, the number beside it."""
+    if c is None or isinstance(c, bool):
+        return ""
+    c = float(c)
+    if math.isnan(c):
+        return ""
+    word = "near certain" if c >= 0.99 else "high" if c >= 0.9 else "moderate" if c >= 0.7 else "low"
+    return f"{word} ({c:.2f})"
+
+
+def _weights_words(it: dict) -> str:
+    dist, cos = it.get("distance"), it.get("cosine")
+    if dist is not None and dist < 1e-6:
+        what = "weights identical"
+    # fine-tunes in the zoos sit at a relative distance of 0.01-0.07 from their parent, cosine above 0.99
+    elif dist is not None and dist < 0.1 and (cos is None or cos >= 0.99):
+        what = "weights identical up to fine-tuning noise"
+    elif cos is not None and cos >= 0.9:
+        what = "weights clearly share their origin"
+    else:
+        what = "weights related"
+    facts = [f"relative distance {dist:.3g}" if dist is not None else "",
+             f"cosine {cos:.4f}" if cos is not None else "",
+             f"{it['n_matched']} matrices compared" if it.get("n_matched") else "",
+             "layers matched into a deeper model" if it.get("layer_map") else ""]
+    facts = [f for f in facts if f]
+    return f"{what} ({', '.join(facts)})" if facts else what
+
+
+def evidence_words(evidence: Any) -> list[str]:
+    """One sentence per evidence channel recorded on an inferred edge (its JSON list)."""
+    try:
+        items = json.loads(evidence) if isinstance(evidence, str) else evidence
+    except ValueError:
+        return [str(evidence)]
+    out = []
+    for it in items if isinstance(items, list) else []:
+        if not isinstance(it, dict):
+            continue
+        ch = it.get("channel")
+        if ch == "weights":
+            s = _weights_words(it)
+        elif ch == "logits" and it.get("top1_agreement") is not None:
+            s = (f"next tokens agree at {float(it['top1_agreement']):.0%} of {it.get('n_positions', '?')} positions"
+                 + (f", shared mistakes {float(it['shared_mistakes']):.0%}" if it.get("shared_mistakes") is not None else ""))
+        elif ch == "dna" and it.get("distance") is not None:
+            s = f"answers' DNA distance {float(it['distance']):.3g}"
+        else:
+            s = f"{ch or 'evidence'}"
+        out.append(f"{s}; {p_words(it.get('p_value'))}")
+    return out
+
+
 # -- the page -------------------------------------------------------------------------------
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#212121;padding:0 1em}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-.id{font-family:ui-monospace,Menlo,Consolas,monospace;color:#555}
-table{border-collapse:collapse;font-size:.9em;margin:.5em 0} th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f5f5f5} .summary{background:#f1f8e9;border-left:4px solid #7cb342;padding:.8em 1em}
-.conflict{background:#fff3e0} pre{white-space:pre-wrap;word-break:break-all;font-size:.85em;margin:0;max-width:60em}
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#212121;padding:0 1em;line-height:1.4}
+h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+h3{font-size:1.05em;margin:1.2em 0 .3em}
+.id{font-family:ui-monospace,Menlo,Consolas,monospace;color:#555;overflow-wrap:anywhere}
+table{border-collapse:collapse;font-size:.9em;margin:.5em 0;width:100%;table-layout:auto}
+th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top;overflow-wrap:anywhere;min-width:5.5em}
+th{background:#f5f5f5} table.facts{width:auto} table.facts th{width:12em}
+.summary{background:#f1f8e9;border-left:4px solid #7cb342;padding:.8em 1em}
+.finding{border-left:4px solid #ef6c00;background:#fff8f0;padding:.6em 1em;margin:.6em 0}
+.finding.undocumented{border-color:#f9a825;background:#fffde7}
+.finding h3{margin-top:0} .finding p{margin:.3em 0}
+.conflict{background:#fff3e0} pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em;margin:0;max-width:100%}
+ul.words{margin:.2em 0;padding-left:1.2em}
 .none{color:#777;font-style:italic} .figure{overflow-x:auto;border:1px solid #eee;padding:.5em}
+.figure svg{max-width:100%;height:auto}
+details.technical{margin-top:2em;border-top:1px solid #ccc;padding-top:.5em} details.technical>summary{font-size:1.25em;font-weight:bold;cursor:pointer}
 footer{margin-top:3em;color:#777;font-size:.8em}
+@media print{
+ body{margin:0;max-width:none;font-size:10pt;color:#000}
+ @page{size:A4;margin:15mm}
+ h2{break-after:avoid} tr,.finding,.figure{break-inside:avoid}
+ .figure{border:none;overflow:visible}
+ details:not(.technical){display:none}
+ a{color:#000;text-decoration:none}
+}
 """
 
 
@@ -265,7 +358,7 @@ def _table(rows: Sequence[dict], cols: Sequence[tuple[str, str]], *, cls: str = 
         for key, _ in cols:
             v = r.get(key)
             cells.append(f"<td>{v.html if isinstance(v, _Raw) else _e(v)}</td>")
-        body.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
+        body.append(f'<tr class="{r.get("_cls") or cls}">' + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -277,65 +370,127 @@ class _Raw:
 
 
 def _evidence(text: Any) -> _Raw:
-    if text in (None, ""):
+    """The evidence in words, with the raw JSON folded beneath."""
+    if text in (None, "", "[]"):
         return _Raw('<span class="none">none recorded</span>')
     try:
         pretty = json.dumps(json.loads(text), indent=1, ensure_ascii=False) if isinstance(text, str) else \
             json.dumps(text, indent=1, ensure_ascii=False)
     except (TypeError, ValueError):
         pretty = str(text)
-    return _Raw(f"<details><summary>evidence</summary><pre>{_e(pretty)}</pre></details>")
+    words = "".join(f"<li>{_e(w)}</li>" for w in evidence_words(text))
+    return _Raw((f'<ul class="words">{words}</ul>' if words else "")
+                + f"<details><summary>raw evidence</summary><pre>{_e(pretty)}</pre></details>")
 
 
-def _kv(d: dict) -> str:
+def _kv(d: dict, cls: str = "") -> str:
     if not d:
         return '<p class="none">none recorded</p>'
-    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in sorted(d.items())
-                               if v is not None) + "</table>"
+    return f'<table class="{cls}">' + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in sorted(d.items())
+                                             if v is not None) + "</table>"
+
+
+#: metadata a reviewer reads first, beside the summary (the rest is technical provenance)
+KEY_FACTS = ("name", "family", "organisation", "release_date", "licence", "architecture", "params", "source", "status",
+             "error")
+
+
+def _facts(d: ReportData) -> str:
+    rows = "".join(f"<tr><th>{_e(k.replace('_', ' '))}</th><td>{_e(d.props[k])}</td></tr>" for k in KEY_FACTS
+                   if d.props.get(k) not in (None, "", []))
+    return f'<table class="facts">{rows}</table>' if rows else ""
+
+
+def _all_edges(d: ReportData) -> list[Edge]:
+    return list({(e.type, e.source, e.target): e for e in d.lineage_edges + d.touching_edges}.values())
+
+
+def conflicts_section(d: ReportData) -> str:
+    """Finding: declarations touching the model that the evidence contradicts, each with what the evidence says instead."""
+    all_edges = _all_edges(d)
+    items = []
+    for e in d.touching_edges:
+        if e.type != "DECLARED_PARENT" or not e.props.get("contradicted"):
+            continue
+        p = e.props
+        alt = [i for i in all_edges if i.type == "INFERRED_PARENT" and i.source == e.source]
+        instead = ("; ".join(f"The evidence places it under {d.name(i.target)} as a {_relation_word(i.props.get('kind'))} "
+                             f"({i.props.get('channel') or 'dna'} evidence, confidence {confidence_words(i.props.get('confidence'))})"
+                             for i in alt) + ".") if alt else "The evidence names no other parent."
+        items.append(
+            f'<div class="finding conflict-finding"><h3>{_e(d.name(e.source))}: declared {_e(_relation_word(p.get("relation")))} '
+            f'of {_e(d.name(e.target))} (in the {_e(str(p.get("source") or "metadata").replace("_", " "))}), contradicted</h3>'
+            f"<p>Why: {_e(p.get('reason') or 'no reason recorded')}. Relatedness of the model and its declared parent: "
+            f"{_e(p_words(p.get('p_value')))}.</p>"
+            f"<p>{_e(instead)}</p>"
+            + (f"<div>{_evidence(alt[0].props.get('evidence')).html}</div>" if alt else "") + "</div>")
+    body = "".join(items) or '<p class="none">no conflicts: no declaration touching this model is contradicted</p>'
+    return f'<section id="conflicts"><h3>Contradicted declarations</h3>{body}</section>'
+
+
+def undocumented_section(d: ReportData) -> str:
+    """Finding: relations the evidence supports that no metadata declares, one block per related model."""
+    m = d.model_id
+    all_edges = _all_edges(d)
+    items = []
+    for e in d.touching_edges:
+        if e.type != "UNDOCUMENTED_RELATION":
+            continue
+        other = e.target if e.source == m else e.source
+        inf = [i for i in all_edges if i.type == "INFERRED_PARENT" and {i.source, i.target} == {e.source, e.target}]
+        if inf:
+            i = inf[0]
+            what = (f"{d.name(i.source)} derives from {d.name(i.target)} as a {_relation_word(i.props.get('kind'))} "
+                    f"({i.props.get('channel') or 'dna'} evidence, confidence {confidence_words(i.props.get('confidence'))}); "
+                    "no model card or manifest says so.")
+        else:
+            what = f"{d.name(m)} and {d.name(other)} are related by the evidence; no metadata connects them."
+        items.append(f'<div class="finding undocumented"><h3>{_e(d.name(other))}</h3><p>{_e(what)}</p>'
+                     f"<p>Strength: {_e(p_words(e.props.get('p_value')))}.</p>"
+                     + (f"<div>{_evidence(inf[0].props.get('evidence')).html}</div>" if inf else "") + "</div>")
+    body = "".join(items) or '<p class="none">no undocumented relations</p>'
+    return f'<section id="undocumented"><h3>Undocumented relations</h3>{body}</section>'
+
+
+#: The findings, in order: each renders one ``<section>`` of the Findings part from the report's data.
+#: A new kind of finding (licences) adds its function here.
+FINDING_SECTIONS: list[Callable[[ReportData], str]] = [conflicts_section, undocumented_section]
+
+
+def _edge_rows(d: ReportData) -> list[dict]:
+    gen = _generations(d)
+    rows = []
+    for e in sorted(d.lineage_edges, key=lambda e: (gen.get(e.source, 0), e.type, e.source, e.target)):
+        p = e.props
+        declared = e.type == "DECLARED_PARENT"
+        if declared:
+            claim = f"declared in the {str(p.get('source') or 'metadata').replace('_', ' ')}"
+            strength = ("contradicted: " + str(p.get("reason") or "") if p.get("contradicted") else
+                        ("consistent with the evidence" + (f" ({p_words(p.get('p_value'))})" if p.get("p_value") is not None else "")))
+        else:
+            claim = f"inferred from {p.get('channel') or 'dna'} evidence"
+            strength = f"confidence {confidence_words(p.get('confidence'))}; {p_words(p.get('p_value'))}"
+        rows.append({
+            "edge": f"{d.name(e.source)} \u2192 {d.name(e.target)}", "claim": claim,
+            "what": _relation_word(p.get("relation") if declared else p.get("kind")),
+            "strength": strength, "evidence": _evidence(p.get("evidence")) if not declared else _Raw(""),
+            "_cls": "conflict" if declared and p.get("contradicted") else "",
+        })
+    return rows
 
 
 def render_report(d: ReportData, *, generated: datetime | None = None, tool_version: str = "") -> str:
-    """The report as one HTML document."""
+    """The report as one HTML document, in the order a reviewer reads it: summary, picture,
+    findings (:data:`FINDING_SECTIONS`), the evidence per edge, and technical provenance folded away."""
     m = d.model_id
-    gen = _generations(d)
-    lin_rows = []
-    for e in sorted(d.lineage_edges, key=lambda e: (gen.get(e.source, 0), e.type, e.source, e.target)):
-        p = e.props
-        lin_rows.append({
-            "child": d.name(e.source), "parent": d.name(e.target),
-            "kind": "declared" if e.type == "DECLARED_PARENT" else "inferred",
-            "claim": e.claim, "what": p.get("relation") if e.type == "DECLARED_PARENT" else p.get("kind"),
-            "from": p.get("source") if e.type == "DECLARED_PARENT" else p.get("channel") or "dna",
-            "confidence": p.get("confidence"), "p_value": p.get("p_value"), "distance": p.get("distance"),
-            "contradicted": p.get("contradicted") if e.type == "DECLARED_PARENT" else None,
-            "evidence": _evidence(p.get("evidence")) if e.type == "INFERRED_PARENT" else _Raw(""),
-        })
-    all_edges = list({(e.type, e.source, e.target): e for e in d.lineage_edges + d.touching_edges}.values())
-    conflicts = []
-    for e in d.touching_edges:
-        if e.type == "DECLARED_PARENT" and e.props.get("contradicted"):
-            alt = [i for i in all_edges if i.type == "INFERRED_PARENT" and i.source == e.source]
-            conflicts.append({
-                "child": d.name(e.source), "declared_parent": d.name(e.target), "relation": e.props.get("relation"),
-                "declared_in": e.props.get("source"), "reason": e.props.get("reason"),
-                "p_value": e.props.get("p_value"), "distance": e.props.get("distance"),
-                "suggests": ", ".join(d.name(i.target) for i in alt) or None,
-                "suggested_kind": ", ".join(str(i.props.get("kind") or "") for i in alt) or None,
-                "evidence": _evidence(alt[0].props.get("evidence") if alt else None),
-            })
-    undocumented = []
-    for e in d.touching_edges:
-        if e.type == "UNDOCUMENTED_RELATION":
-            other = e.target if e.source == m else e.source
-            inf = [i for i in all_edges if i.type == "INFERRED_PARENT" and {i.source, i.target} == {e.source, e.target}]
-            undocumented.append({
-                "model": d.name(other), "relation": f"{d.name(e.source)} \u2192 {d.name(e.target)}",
-                "kind": e.props.get("kind"), "score": e.props.get("score"), "p_value": e.props.get("p_value"),
-                "derivation": inf[0].props.get("kind") if inf else None,
-                "channel": inf[0].props.get("channel") if inf else None,
-                "evidence": _evidence(inf[0].props.get("evidence") if inf else None),
-            })
-    nearest = [{**r, "model": d.name(r.get("model")) if r.get("model") in d.names else r.get("model")} for r in d.nearest]
+    nearest = [{**r, "model": d.name(r.get("model")) if r.get("model") in d.names else r.get("model"),
+                "distance": None if r.get("distance") is None else f"{float(r['distance']):.3g}",
+                "direct_relation": "yes" if r.get("direct_relation") else "no"} for r in d.nearest]
+    edges = _edge_rows(d)
+    edge_table = _table(edges, [("edge", "child \u2192 parent"), ("claim", "claim"), ("what", "relation"),
+                                ("strength", "how sure"), ("evidence", "evidence")],
+                        empty="no declared or inferred parents or children")
+    technical = "".join(technical_sections(d))
     title = d.name(m)
     when = (generated or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -345,36 +500,39 @@ def render_report(d: ReportData, *, generated: datetime | None = None, tool_vers
 <style>{_CSS}</style></head>
 <body>
 <header><h1>Lineage report: {_e(title)}</h1><div class="id">model id: {_e(m)}</div></header>
-<section id="summary"><h2>Summary</h2><p class="summary">{_e(summarise(d))}</p></section>
-<section id="metadata"><h2>Metadata</h2>{_kv(d.props)}</section>
-<section id="metadata-sources"><h2>Where the metadata comes from</h2>
-{_table(metadata_sources(d), [("field", "field"), ("value", "value"), ("source", "source")], empty="no metadata recorded")}
-{_table([dict(warning=w) for w in d.props.get("metadata_warnings") or []], [("warning", "ignored or contradicted metadata")],
-        cls="conflict", empty="no metadata was ignored and no sources disagree")}</section>
-<section id="provenance"><h2>DNA provenance</h2>{_kv(d.provenance)}</section>
+<section id="summary"><h2>Summary</h2><p class="summary">{_e(summarise(d))}</p>{_facts(d)}</section>
 <section id="lineage"><h2>Lineage: declared and inferred ancestors and descendants</h2>
-<div class="figure">{lineage_svg(d)}</div>
-{_table(lin_rows, [("child", "child"), ("parent", "parent"), ("kind", "edge"), ("claim", "claim from"),
-                   ("what", "relation / kind"), ("from", "declared in / channel"), ("confidence", "confidence"),
-                   ("p_value", "p-value"), ("distance", "distance"), ("contradicted", "contradicted"),
-                   ("evidence", "evidence")], empty="no declared or inferred parents or children")}
+<div class="figure">{lineage_svg(d)}</div></section>
+<section id="findings"><h2>Findings</h2>
+{''.join(f(d) for f in FINDING_SECTIONS)}
 </section>
-<section id="nearest"><h2>Nearest models (DNA)</h2>
-{_table(nearest, [("model", "model"), ("family", "family"), ("distance", "distance"), ("direct_relation", "direct relation")],
+<section id="evidence"><h2>Evidence for each edge</h2>
+{edge_table}
+<h3 id="nearest">Nearest models by DNA</h3>
+{_table(nearest, [("model", "model"), ("family", "family"), ("distance", "DNA distance"), ("direct_relation", "declared or inferred relative")],
         empty="no DNA neighbours (no valid DNA)")}</section>
-<section id="conflicts"><h2>Conflicts</h2>
-{_table(conflicts, [("child", "model"), ("declared_parent", "declared parent"), ("relation", "declared relation"),
-                    ("declared_in", "declared in"), ("reason", "why the evidence contradicts it"), ("p_value", "p-value"),
-                    ("distance", "distance"), ("suggests", "evidence suggests"), ("suggested_kind", "kind"),
-                    ("evidence", "evidence")], cls="conflict", empty="no conflicts: no declaration touching this model is contradicted")}</section>
-<section id="undocumented"><h2>Undocumented relations</h2>
-{_table(undocumented, [("model", "related model"), ("relation", "direction"), ("kind", "kind"), ("score", "score"),
-                       ("p_value", "p-value"), ("derivation", "derivation"), ("channel", "channel"), ("evidence", "evidence")],
-        empty="no undocumented relations")}</section>
+<details class="technical" id="technical"><summary>Technical provenance</summary>
+{technical}
+</details>
 <footer>Generated by lineage {_e(tool_version)} on {_e(when)}. Declared claims come from metadata (manifest, model card or file header);
-inferred claims come from evidence (the DNA of the model's behaviour, or its weights).</footer>
+inferred claims come from evidence (the DNA of the model's behaviour, its weights or its next tokens).</footer>
 </body></html>
 """
+
+
+def technical_sections(d: ReportData) -> list[str]:
+    """What a reviewer seldom needs and an auditor may: where each metadata value was read, every
+    stored property, and how the DNA was measured."""
+    return [
+        '<section id="metadata-sources"><h3>Where the metadata comes from</h3>'
+        + _table(metadata_sources(d), [("field", "field"), ("value", "value"), ("source", "source")],
+                 empty="no metadata recorded")
+        + _table([dict(warning=w) for w in d.props.get("metadata_warnings") or []],
+                 [("warning", "ignored or contradicted metadata")], cls="conflict",
+                 empty="no metadata was ignored and no sources disagree") + "</section>",
+        f'<section id="metadata"><h3>Every stored property</h3>{_kv(d.props)}</section>',
+        f'<section id="provenance"><h3>DNA provenance</h3>{_kv(d.provenance)}</section>',
+    ]
 
 
 def render_index(reports: Sequence[tuple[ReportData, str]], *, generated: datetime | None = None) -> str:

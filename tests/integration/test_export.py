@@ -15,7 +15,7 @@ import pytest
 from lineage.export import FORMATS, from_format
 from lineage.export.data import EDGE_TYPES, LINEAGE_EDGE_TYPES
 from lineage.graph.export import export_graph, read_export_data, write_reports
-from tests.helpers.browsers import chromium
+from tests.helpers.browsers import ROOT, artefact, chromium, chromium_flags, playwright_dir
 from tests.helpers.cli import assert_one_line_error, run_cli
 
 pytestmark = pytest.mark.neo4j
@@ -141,27 +141,34 @@ def test_cli_export_and_report(populated, tmp_path):
     assert_one_line_error(run_cli("report"), "name one MODEL")
 
 
-def _chromium() -> str:
-    return chromium()  # scripts/test.sh installs it; missing, the test fails instead of skipping
-
-
 def test_report_in_headless_chromium_shows_the_picture_and_the_conflicts(populated, tmp_path):
     g = populated
     conflicted = sorted(r["model"] for r in g.query("conflicts"))
-    target = conflicted[0] if conflicted else CHILD
-    page = write_reports(target, out=tmp_path / "report.html", graph=g)[0]
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([_chromium(), *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+    assert conflicted == [EARLY]  # declared LATE, released before it
+    page = write_reports(EARLY, out=tmp_path / "report.html", graph=g)[0]
+    flags = chromium_flags(tmp_path / "profile")
+    dom = subprocess.run([chromium(), *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
     assert '<svg id="lineage-svg"' in dom
-    assert 'class="edge declared"' in dom or 'class="edge conflict"' in dom
-    assert 'class="edge inferred"' in dom or not any(
-        e.type == "INFERRED_PARENT" for e in read_export_data(g, [target]).edges)
-    assert '<section id="conflicts">' in dom
-    if conflicted:
-        assert '<tr class="conflict">' in dom
-    shot = tmp_path / "report.png"
-    subprocess.run([_chromium(), *flags, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
-                   capture_output=True, timeout=120)
+    assert 'class="edge conflict"' in dom
+    assert any(e.type == "INFERRED_PARENT" for e in read_export_data(g, [EARLY]).edges)
+    assert 'class="edge inferred"' in dom
+    assert '<section id="conflicts">' in dom and '<div class="finding conflict-finding">' in dom
+    assert '<tr class="conflict">' in dom  # the contradicted edge is marked in the evidence table
+
+    # at 1100 px nothing runs past the page, and the sections come in a reviewer's order
+    shot, pdf = artefact("report-conflict-1100px.png"), artefact("report-conflict.pdf")
+    proc = subprocess.run(["node", str(ROOT / "tests" / "helpers" / "report_page.mjs"), str(page), "1100", str(shot), str(pdf)],
+                          capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LINEAGE_CHROMIUM": chromium(),
+                               "LINEAGE_PLAYWRIGHT_DIR": playwright_dir()})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["viewport"] == 1100 and seen["page_width"] <= 1100, seen
+    assert 0 < seen["widest_table_right"] <= 1100 and seen["overflowing_cells"] == 0, seen
+    assert seen["sections"] == ["summary", "lineage", "findings", "evidence", "technical"], seen
+    assert seen["technical_open"] is False
+    # printed: the page fits A4 and the raw evidence JSON is left out (its words stay)
+    assert seen["print"]["raw_evidence_shown"] is False, seen
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from html import unescape
 from html.parser import HTMLParser
 from typing import get_args
 
@@ -298,10 +299,10 @@ def test_report_escapes_every_id_and_holds_picture_and_sections():
 def test_summary_says_what_is_declared_and_what_the_evidence_says():
     assert summarise(report_of(IDS[1])) == (
         'Declared as a fine-tune of root "quoted" (in the manifest); the evidence agrees '
-        "(weights evidence, kind finetune, confidence 0.97).")
+        "(weights evidence, kind finetune, confidence high (0.97)).")
     s = summarise(report_of(IDS[2]))
     assert s.startswith("Declared as a merge of it's/a\\path (in the model card); the evidence contradicts this")
-    assert "points instead to root \"quoted\" (dna evidence, kind unknown, confidence 0.6)" in s
+    assert "points instead to root \"quoted\" (dna evidence, kind unknown, confidence low (0.60))" in s
     assert "no metadata connects it to" in s
     assert "1 model is declared or inferred to derive from it directly" in summarise(report_of(IDS[3]))
     assert "could not be made (missing <path> & more)" in summarise(report_of(IDS[4]))
@@ -320,3 +321,47 @@ def test_index_links_every_report():
     p.feed(render_index(reports))
     hrefs = [a["href"] for t, a in p.tags if t == "a"]
     assert sorted(hrefs) == sorted(report_filename(i) for i in IDS)
+
+
+def test_report_reads_in_a_reviewers_order():
+    html = render_report(report_of(IDS[2]))
+    at = {i: html.index(f'id="{i}"') for i in ("summary", "lineage", "findings", "conflicts", "undocumented",
+                                                 "evidence", "nearest", "technical", "metadata", "provenance")}
+    order = ["summary", "lineage", "findings", "conflicts", "undocumented", "evidence", "nearest", "technical"]
+    assert [at[i] for i in order] == sorted(at[i] for i in order)
+    # the internal keys and the DNA provenance sit in the folded technical part, after everything else
+    technical = html[at["technical"]:html.index("</details>", at["provenance"])]
+    assert "n_empty" not in html[:at["technical"]] and "n_empty" in html[at["technical"]:]
+    assert 'id="metadata"' in technical and 'id="provenance"' in technical
+    assert html[at["technical"] - len('<details class="technical" '):].startswith("<details")
+    # the print stylesheet is there, and tables take the page's width and wrap
+    assert "@media print" in html and "overflow-wrap:anywhere" in html
+
+
+def test_report_says_strengths_in_words():
+    from lineage.export.report import confidence_words, evidence_words, p_words
+
+    assert p_words(1e-300) == p_words(0.0) == "p < 1e-12 (beyond doubt)"
+    assert p_words(3.2e-5) == "p = 3e-05 (strong)"
+    assert p_words(0.004) == "p = 0.004 (significant)"
+    assert p_words(0.03) == "p = 0.03 (weak)" and p_words(0.5) == "p = 0.50 (not significant)"
+    assert p_words(None) == p_words(float("nan")) == "no p-value recorded"
+    assert confidence_words(0.996) == "near certain (1.00)"
+    assert [confidence_words(c) for c in (0.95, 0.8, 0.4)] == ["high (0.95)", "moderate (0.80)", "low (0.40)"]
+    ev = json.dumps([{"channel": "weights", "distance": 0.031, "p_value": 0.0, "cosine": 0.9994, "n_matched": 30},
+                     {"channel": "weights", "distance": 0.0, "p_value": 0.0, "cosine": 1.0},
+                     {"channel": "weights", "distance": 0.4, "p_value": 1e-5, "cosine": 0.93, "layer_map": [0, 2]},
+                     {"channel": "logits", "distance": 0.2, "p_value": 0.002, "top1_agreement": 0.874, "n_positions": 640},
+                     {"channel": "dna", "distance": 0.5648, "p_value": 3e-229}])
+    assert evidence_words(ev) == [
+        "weights identical up to fine-tuning noise (relative distance 0.031, cosine 0.9994, 30 matrices compared); "
+        "p < 1e-12 (beyond doubt)",
+        "weights identical (relative distance 0, cosine 1.0000); p < 1e-12 (beyond doubt)",
+        "weights clearly share their origin (relative distance 0.4, cosine 0.9300, layers matched into a deeper model); "
+        "p = 1e-05 (strong)",
+        "next tokens agree at 87% of 640 positions; p = 0.002 (significant)",
+        "answers' DNA distance 0.565; p < 1e-12 (beyond doubt)",
+    ]
+    html = unescape(render_report(report_of(IDS[1])))
+    assert "p < 1e-12 (beyond doubt)" in html and "high (0.97)" in html
+    assert "e-300" not in html and "0.00e+00" not in html
