@@ -11,7 +11,8 @@ Tree::
     ├── ConfigError                 settings, config file, bad CLI values
     ├── InputError                  user-supplied files
     │   ├── ManifestError           manifest / ground-truth files (names file and entry)
-    │   └── DNAFileError            unreadable or malformed DNA files
+    │   ├── DNAFileError            unreadable or malformed DNA files
+    │   └── PolicyError             a policy file `lineage check` cannot run (names file and rule)
     ├── ModelLoadError              model path / weights / tokenizer unusable
     │   └── UnsafeModelError        pickle checkpoints or remote code not allowed
     ├── GenerationError             a model or endpoint failed while answering probes
@@ -58,6 +59,10 @@ class ManifestError(InputError):
 
 class DNAFileError(InputError):
     hint = "re-create the DNA file with `lineage extract`"
+
+
+class PolicyError(InputError):
+    hint = "fix the policy file; the format is described in docs/licences.md"
 
 
 class ModelLoadError(LineageError):

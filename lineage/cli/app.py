@@ -93,12 +93,12 @@ def version_cmd() -> None:
 
 def _register() -> None:
     from lineage.cli import db, demo, eval as eval_cmd, extract, ingest, query, tree, zoo  # noqa: F401
-    from lineage.cli import export, report
+    from lineage.cli import check, export, report
 
     from lineage.cli.options import connection_callback
 
     app.callback()(connection_callback)
-    for mod in (db, zoo, extract, tree, eval_cmd, ingest, query, demo, export, report):
+    for mod in (db, zoo, extract, tree, eval_cmd, ingest, query, demo, export, report, check):
         mod.register(app)
 
 

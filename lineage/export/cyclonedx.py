@@ -84,6 +84,32 @@ def _licence(text: str) -> dict:
     return {"expression": expr} if " " in expr else {"license": {"id": expr}}
 
 
+def _licences(p: dict) -> list[dict]:
+    """The declared licence (the card's) and the concluded ones (every licence whose terms reach
+    the model along its lineage, ``licence_expression`` from the licence inheritance), each
+    with its CycloneDX ``acknowledgement``. A declared compound SPDX expression stays the one
+    ``expression`` entry (CycloneDX allows no other entry beside one); the concluded licences
+    are then in the ``lineage:licence-concluded`` property only."""
+    declared = _licence(str(p["licence"])) if p.get("licence") else None
+    if declared is not None and "expression" in declared:
+        return [{"acknowledgement": "declared", **declared}]
+    out = [] if declared is None else [{"license": {"acknowledgement": "declared", **declared["license"]}}]
+    for token in str(p.get("licence_expression") or "").split(" AND "):
+        if token:
+            key = "id" if spdx_licence(token) == token else "name"
+            out.append({"license": {"acknowledgement": "concluded", key: token}})
+    # the library's order: acknowledgement, then id, then name (a missing value last)
+    return sorted(out, key=lambda x: (x["license"]["acknowledgement"], "id" not in x["license"],
+                                      x["license"].get("id", ""), x["license"].get("name", "")))
+
+
+def _licence_props(p: dict) -> list[tuple[str, str]]:
+    """The licence inheritance's summary as readable properties."""
+    names = {"licence_expression": "lineage:licence-concluded", "licence_status": "lineage:licence-status",
+             "n_licence_conflicts": "lineage:licence-conflicts", "n_inferred_obligations": "lineage:licence-inferred-obligations"}
+    return [_prop(name, p[k]) for k, name in names.items() if p.get(k) is not None]
+
+
 def _ancestor(child: str, i: int, e: Edge, refs: dict[str, str], names: dict[str, str]) -> dict:
     props = [_prop("lineage:model-id", e.target), _prop("lineage:ref", refs.get(e.target, model_ref(e.target))),
              _prop("lineage:edge-type", e.type), _prop("lineage:claim", e.claim)]
@@ -176,8 +202,8 @@ def to_cyclonedx(data: ExportData, *, timestamp: datetime | None = None, tool_ve
         hashes = sorted({str(p[k]) for k in _HASH_PROPS if isinstance(p.get(k), str) and _SHA256.match(p[k])})
         if hashes:
             c["hashes"] = [{"alg": "SHA-256", "content": h} for h in hashes]
-        if p.get("licence"):
-            c["licenses"] = [_licence(str(p["licence"]))]
+        if p.get("licence") or p.get("licence_expression"):
+            c["licenses"] = _licences(p)
         card = model_card(p)
         if card:
             c["modelCard"] = card
@@ -188,6 +214,7 @@ def to_cyclonedx(data: ExportData, *, timestamp: datetime | None = None, tool_ve
         props = [_prop("lineage:model-id", n.id)]
         props += [_prop(f"lineage:{k.replace('_', '-')}", p[k]) for k in _READABLE_NODE if p.get(k) is not None]
         props += extra.get(n.id, [])
+        props += _licence_props(p)
         drawn = {e.target for e in parents.get(n.id, []) if e.type == "DECLARED_PARENT"}
         props += [_prop("lineage:declared-base-not-in-graph", str(b)) for b in p.get("declared_base_models") or []
                   if b not in drawn]

@@ -83,6 +83,19 @@ def _metadata_comment(p: dict, drawn: set[str]) -> str | None:
     return "Metadata: " + "; ".join(parts) + "." if parts else None
 
 
+def _concluded_licence(iri: str, p: dict, ci: str) -> list[dict]:
+    """``hasConcludedLicense``: the licence the lineage implies (``licence_expression`` from the
+    licence inheritance: the model's own licence AND every ancestor licence whose terms reach
+    it, ``LicenseRef-lineage-<id>`` where SPDX has no id), beside the card's declared one."""
+    expr = p.get("licence_expression")
+    if not expr:
+        return []
+    return [{"type": "simplelicensing_LicenseExpression", "spdxId": f"{iri}:concluded-licence",
+             "simplelicensing_licenseExpression": str(expr), "creationInfo": ci},
+            {"type": "Relationship", "spdxId": f"{iri}:concluded-licence-rel", "from": iri,
+             "relationshipType": "hasConcludedLicense", "to": [f"{iri}:concluded-licence"], "creationInfo": ci}]
+
+
 def _spdx_time(d: datetime) -> str:
     """``d`` as the bindings write a date-time: whole seconds, ``Z`` for UTC, else the
     offset in whole minutes (a naive time is local time)."""
@@ -152,6 +165,7 @@ def to_spdx(data: ExportData, *, timestamp: datetime | None = None, tool_version
                       "simplelicensing_licenseExpression": lic, "creationInfo": ci},
                      {"type": "Relationship", "spdxId": f"{iri}:licence-rel", "from": iri,
                       "relationshipType": "hasDeclaredLicense", "to": [f"{iri}:licence"], "creationInfo": ci}]
+        objs += _concluded_licence(iri, p, ci)
     for i, e in enumerate(data.edges):
         rel_id = f"{_NS}relationship:{i}"
         child, parent = model_iri(e.source), model_iri(e.target)

@@ -441,6 +441,9 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
 
     emit("phase", {"name": "write"})
     g.unit_of_work(replace)
+    from lineage.graph.licences import recompute_licences
+
+    recompute_licences(g)  # licence obligations follow the parent edges just written (docs/licences.md)
     rep.seconds_write = time.perf_counter() - t_w
     if analysis is not None and len(ids) <= 2000:
         out = Path(tree_dir) if tree_dir else settings.cache_dir / "trees"
