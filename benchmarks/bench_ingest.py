@@ -23,6 +23,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-models", type=int, default=10000)
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--unrelated", action="store_true",
+                    help="independent random DNAs, no dates or declarations: every inferred parent is false")
     args = ap.parse_args()
 
     from lineage.graph.store import Graph
@@ -33,7 +35,7 @@ def main() -> None:
     s = load_settings()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        paths = write_synthetic_population(Path(tmp), args.n_models, random_state=1)
+        paths = write_synthetic_population(Path(tmp), args.n_models, random_state=1, unrelated=args.unrelated)
         t_gen = time.perf_counter() - t
         with Graph(s) as g:
             g.query("clear_graph")
@@ -54,6 +56,13 @@ def main() -> None:
         print(f"{'phase':34s} {'seconds':>9s}")
         for name, sec in rows:
             print(f"{name:34s} {sec:9.2f}")
+        if args.unrelated:
+            from lineage.core.score.metrics import binomial_interval
+
+            n_rel = rep.n_undocumented
+            lo, hi = binomial_interval(rep.n_parents, args.n_models)
+            print(f"false parents: {rep.n_parents} ({rep.n_parents / args.n_models:.4f} per model, 95% CI "
+                  f"{lo:.4f}-{hi:.4f}); false undocumented relations: {n_rel} ({n_rel / args.n_models:.4f} per model)")
 
         with Graph(s) as g:
             some = g.query("models", limit=5)

@@ -156,3 +156,21 @@ def test_a_pair_with_too_few_common_mistakes_is_left_to_the_dna():
     table.logits[(0, 2)] = LogitsComparison(True, "top1", 0.5, 0.5, 100, shared_errors=0.9, n_both_wrong=300)
     # no test can be made for (0, 1): the relative test neither passes nor refuses it on that basis
     assert _distinctive(0, 1, table, [object(), object(), None], np.array([[1, 2], [0, 2], [0, 1]]), 0.05, set())
+
+
+def test_the_tree_is_built_from_the_evidence_and_agrees_with_the_parents():
+    """The DNA here is blunt inside the family (all members one cluster), so a DNA-only tree
+    cannot resolve it; the weights can, and the written tree follows them."""
+    from lineage.core.infer.tree import robinson_foulds, tree_from_genealogy
+
+    ids, X, profiles, dates, truth = _population()
+    true_parents = {c: [p] for c, (p, _) in truth.items()}
+    genealogy = tree_from_genealogy(ids, true_parents)
+    with_weights = analyse_population(ids, X, release_dates=dates, weights=profiles, fpr=0.05, k=5)
+    dna_only = analyse_population(ids, X, release_dates=dates, fpr=0.05, k=5)
+    rf_w = robinson_foulds(with_weights.tree, genealogy).normalised
+    rf_d = robinson_foulds(dna_only.tree, genealogy).normalised
+    assert rf_w < rf_d
+    # the family is one side of a split of the unrooted tree (bit i = ids[i]; ids[0] = "a" is never set)
+    strangers = sum(1 << ids.index(m) for m in ("u1", "u2"))
+    assert strangers in with_weights.tree.splits(ids)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from lineage.core.infer.rows import Conflict, Neighbour, UndocumentedRelation
 from lineage.core.infer.selection import Correction, holm_adjust
 from lineage.core.channels.relatedness import NullDistribution, fit_null
 from lineage.core.infer.speed import FamilySpeed, family_speeds
-from lineage.core.infer.tree import RootMethod, Tree, TreeMethod, tree_from_distances
+from lineage.core.infer.tree import RootMethod, Tree, TreeMethod, tree_from_distances, tree_from_genealogy
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ def analyse_population(
     refine=None,
     logits: Sequence[object | None] | None = None,
     correction: Correction = "holm",
+    tree_source: Literal["auto", "evidence", "dna"] = "auto",
 ) -> Analysis:
     """Infer the tree, parents and relations of a population of DNAs.
 
@@ -140,6 +141,16 @@ def analyse_population(
     correction : {"holm", "none"}
         Selection-aware decisions (:mod:`lineage.core.infer.selection`); ``"none"`` only to
         measure the per-pair rule they replace.
+    tree_source : {"auto", "evidence", "dna"}
+        ``"auto"`` (default): ``"evidence"`` when weight or next-token evidence was used, else
+        ``"dna"`` (then the DNA is the evidence, and the tree and the parents read the same
+        distances). ``"evidence"``: the phylogeny is the inferred genealogy itself (a model
+        and its inferred descendants form a clade; branch lengths are the DNA distance of
+        each parent edge; families the evidence does not join hang from one unresolved
+        root), so clades, branch lengths and family speeds agree with the parents.
+        ``"dna"``: Neighbor-Joining (or UPGMA, ``method``) on the DNA distances alone, which
+        groups models the evidence has found unrelated (the tree before; also what
+        ``lineage tree`` draws from DNA files).
 
     Returns
     -------
@@ -170,8 +181,6 @@ def analyse_population(
         if not dated:
             raise ValueError("root='outgroup' needs an outgroup id or release dates to pick the oldest model")
         outgroup = min(dated)[1]
-    tree = tree_from_distances(ids, d, method=method, root=root, outgroup=outgroup)
-    del d
 
     declared_pairs = {(i, pos[p]) for i, ps in enumerate(decl) for p in ps if p in pos}
     null = fit_null(X, families=families, exclude_pairs=declared_pairs, metric=metric, random_state=random_state)
@@ -196,6 +205,11 @@ def analyse_population(
         parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
                                                      declared_relations, fpr, metric, correction)
 
+    if tree_source == "evidence" or (tree_source == "auto" and table is not None):
+        tree = _tree_of_parents(ids, X, parents, null, metric)
+    else:
+        tree = tree_from_distances(ids, d, method=method, root=root, outgroup=outgroup)
+    del d
     speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None else []
     return Analysis(
         ids=tuple(ids), tree=tree, neighbours=neighbours, parents=parents, undocumented=undocumented,
@@ -203,6 +217,22 @@ def analyse_population(
         channels=("dna",) + (("weights",) if weights is not None and any(w is not None for w in weights) else ())
         + (("logits",) if use_logits else ()), pairs=table,
     )
+
+
+def _tree_of_parents(ids, X, parents, null, metric) -> Tree:
+    """The inferred genealogy as a tree (:func:`lineage.core.infer.tree.tree_from_genealogy`),
+    branch lengths in DNA units so that family speeds stay comparable across channels."""
+    pos = {m: i for i, m in enumerate(ids)}
+    parent_of: dict[str, list[str]] = {}
+    for e in parents:
+        parent_of.setdefault(e.child, []).append(e.parent)
+    lengths = {}
+    if parents:
+        pa = np.array([pos[e.parent] for e in parents])
+        ch = np.array([pos[e.child] for e in parents])
+        for e, dd in zip(parents, pair_distances(X, pa, ch, metric=metric).tolist()):
+            lengths[(e.parent, e.child)] = float(dd)
+    return tree_from_genealogy(ids, parent_of, lengths=lengths, root_length=float(null.location) / 2)
 
 
 def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, declared_relations, fpr, metric, correction):

@@ -410,7 +410,8 @@ def robinson_foulds(a: Tree, b: Tree) -> RFResult:
     return RFResult(distance=dist, max_distance=mx, normalised=(dist / mx) if mx else 0.0, n_leaves=len(common))
 
 
-def tree_from_genealogy(ids: Sequence[str], parent_of: Mapping[str, Sequence[str]]) -> Tree:
+def tree_from_genealogy(ids: Sequence[str], parent_of: Mapping[str, Sequence[str]], *,
+                        lengths: Mapping[tuple[str, str], float] | None = None, root_length: float = 1.0) -> Tree:
     """The true genealogy as a tree whose leaves are all the models.
 
     Models are nodes of a genealogy, but leaves of a DNA tree. We turn a model
@@ -428,10 +429,16 @@ def tree_from_genealogy(ids: Sequence[str], parent_of: Mapping[str, Sequence[str
     parent_of : mapping of str to sequence of str
         Declared or true parents of each model.
 
+    lengths : mapping of (parent, child) to float, optional
+        Branch length of each parent edge (default 1).
+    root_length : float
+        Length from the multifurcating root to each family's clade.
+
     Returns
     -------
     Tree
-        Edge lengths are 1 between clades and 0 from a model's clade to the model.
+        Edge lengths are ``lengths`` (default 1) between clades, 0 from a model's clade to the
+        model, ``root_length`` from the root to each family.
     """
     ids = list(ids)
     idset = set(ids)
@@ -470,7 +477,7 @@ def tree_from_genealogy(ids: Sequence[str], parent_of: Mapping[str, Sequence[str
         ls = [m] + [x for c in kids[m] for x in leafs[c]]
         cid = clade_id(ls)
         edges.append((cid, m, 0.0))
-        edges.extend((cid, node_of[c], 1.0) for c in kids[m])
+        edges.extend((cid, node_of[c], float((lengths or {}).get((m, c), 1.0))) for c in kids[m])
         node_of[m], leafs[m] = cid, ls
         internal.append(cid)
     if len(roots) == 1:
@@ -478,5 +485,5 @@ def tree_from_genealogy(ids: Sequence[str], parent_of: Mapping[str, Sequence[str
     else:
         root = clade_id(ids)
         internal.append(root)
-        edges.extend((root, node_of[r], 1.0) for r in roots)
+        edges.extend((root, node_of[r], float(root_length)) for r in roots)
     return Tree(nodes=tuple(ids) + tuple(internal), edges=tuple(edges), root=root, leaves=tuple(ids))

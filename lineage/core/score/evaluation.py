@@ -262,6 +262,7 @@ def evaluate_population(
     rows.append(EvaluationRow("robinson_foulds_normalised", rf.normalised, rf.n_leaves,
                               f"RF {rf.distance} of {rf.max_distance} splits"))
 
+    rows += confidence_rows(analysis, true_parents)
     if true_relations is not None:
         rows += kind_rows(analysis, true_relations)
     lineage_of = _related_labels(ids, true_parents)
@@ -337,6 +338,25 @@ def evaluate_population(
 def _rate_note(k: int, n: int, what: str) -> str:
     lo, hi = binomial_interval(k, n)
     return f"{k} of {n} unrelated pairs {what}; 95% CI {lo:.3f}-{hi:.3f}"
+
+
+CONFIDENCE_BINS = ((0.0, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.0001))
+
+
+def confidence_rows(analysis: Analysis, true_parents: Mapping[str, Sequence[str]]) -> list[EvaluationRow]:
+    """Confidence against correctness: per confidence bin, the share of inferred edges that are
+    true parent edges (a calibrated 0.9 is right about 9 times in 10), with its interval."""
+    rows = []
+    for lo, hi in CONFIDENCE_BINS:
+        edges = [e for e in analysis.parents if lo <= e.confidence < hi]
+        right = sum(e.parent in true_parents.get(e.child, ()) for e in edges)
+        mean = float(np.mean([e.confidence for e in edges])) if edges else float("nan")
+        a, b = binomial_interval(right, len(edges)) if edges else (float("nan"), float("nan"))
+        rows.append(EvaluationRow(f"confidence_{lo:.2f}_{min(hi, 1.0):.2f}_right",
+                                  right / len(edges) if edges else float("nan"), len(edges),
+                                  f"{right} of {len(edges)} right, mean confidence {mean:.2f}; 95% CI {a:.2f}-{b:.2f}"
+                                  if edges else "no edge in this bin"))
+    return rows
 
 
 def kind_rows(analysis: Analysis, true_relations: Mapping[tuple[str, str], str]) -> list[EvaluationRow]:
