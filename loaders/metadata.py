@@ -512,7 +512,8 @@ def _count(v: Any) -> int | None:
 
 def read_config(folder: str | Path) -> Metadata:
     """A Hugging Face ``config.json``: architecture (``model_type``, else the first of
-    ``architectures``), layers, width, context length and the weights' dtype."""
+    ``architectures``), layers, width, context length, the weights' dtype and the
+    quantisation its ``quantization_config`` names."""
     out = Metadata()
     cfg = _json_file(Path(folder) / "config.json", "config.json", out)
     if cfg is None:
@@ -529,7 +530,19 @@ def read_config(folder: str | Path) -> Metadata:
     k = next((k for k in ("torch_dtype", "dtype") if _text(cfg.get(k), 40)), None)
     if k:
         out.add("weights_dtype", _text(cfg[k], 40), f"config.json:{k}")
+    out.add("quantisation", _config_quantisation(cfg.get("quantization_config")), "config.json:quantization_config")
     return out
+
+
+def _config_quantisation(q: Any) -> str | None:
+    """``quantization_config`` as a name: the method and its bits (``gptq 4-bit``, ``bitsandbytes 8-bit``)."""
+    if not isinstance(q, dict):
+        return None
+    method = _text(q.get("quant_method"), 40)
+    bits = _count(q.get("bits")) or (4 if q.get("load_in_4bit") is True else 8 if q.get("load_in_8bit") is True else None)
+    if method is None:
+        return None
+    return f"{method} {bits}-bit" if bits else method
 
 
 def read_adapter_config(folder: str | Path) -> Metadata:

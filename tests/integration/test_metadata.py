@@ -281,6 +281,11 @@ def test_safetensors_metadata_and_parameter_count(tmp_path):
     assert cfg["architecture"] == ("llama", "config.json:model_type")
     assert cfg["hidden_size"] == (64, "config.json:hidden_size") and cfg["n_layers"] == (2, "config.json:num_hidden_layers")
     assert cfg["weights_dtype"][1] in ("config.json:torch_dtype", "config.json:dtype")
+    assert "quantisation" not in cfg  # a plain folder claims none
+    conf = json.loads((folder / "config.json").read_text())
+    conf["quantization_config"] = {"quant_method": "gptq", "bits": 4, "group_size": 128}
+    (folder / "config.json").write_text(json.dumps(conf))
+    assert facts(read_config(folder))["quantisation"] == ("gptq 4-bit", "config.json:quantization_config")
 
 
 def test_peft_adapter_config(tmp_path):
