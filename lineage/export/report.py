@@ -42,6 +42,8 @@ class ReportData:
     nearest: list[dict] = field(default_factory=list)
     #: model id -> display name, for every model the report mentions
     names: dict[str, str] = field(default_factory=dict)
+    #: rows of the ``obligations`` query: what the model must honour, its own licence's and inherited
+    licence_obligations: list[dict] = field(default_factory=list)
 
     def name(self, model_id: str) -> str:
         return str(self.names.get(model_id) or model_id)
@@ -452,9 +454,49 @@ def undocumented_section(d: ReportData) -> str:
     return f'<section id="undocumented"><h3>Undocumented relations</h3>{body}</section>'
 
 
+def _licence_path(d: ReportData, r: dict) -> str:
+    """The path that carries an obligation, drawn as a chain: each model, and on each step
+    where the claim comes from (a declaration, or the evidence channel with its confidence)."""
+    path, sources = list(r.get("path") or []), list(r.get("sources") or [])
+    parts = [f'<span class="hop-model">{_e(d.name(path[0]))}</span>'] if path else []
+    for node, src in zip(path[1:], sources):
+        cls = "hop inferred" if str(src).startswith("inferred:") else "hop declared"
+        parts.append(f'<span class="{cls}"> &rarr; ({_e(str(src).replace("_", " "))}) &rarr; </span>'
+                     f'<span class="hop-model">{_e(d.name(node))}</span>')
+    return f'<p class="licence-path">{"".join(parts)}</p>'
+
+
+def licence_section(d: ReportData) -> str:
+    """Finding: licence obligations the model's own licence drops (licence conflicts) or that cannot
+    be checked (its licence, or an ancestor's, is unknown), each with the clause and the path
+    drawn; then every obligation it owes, its own licence's and inherited, in one table."""
+    rows = d.licence_obligations
+    if not rows:
+        body = '<p class="none">no licence obligations recorded: no licence, or the graph predates licence inheritance</p>'
+        return f'<section id="licences"><h3>Licence obligations</h3>{body}</section>'
+    items = []
+    for r in [x for x in rows if x.get("status") == "dropped"] + [x for x in rows if x.get("status") == "unverified"]:
+        what = "drops" if r["status"] == "dropped" else "cannot be checked against"
+        via = (" Reached only through inferred, undeclared edges: no model card says so."
+               if r.get("inferred_only") else "")
+        items.append(
+            f'<div class="finding licence-finding {_e(r["status"])}"><h3>{_e(d.name(d.model_id))} {what} the '
+            f'{_e(str(r.get("kind") or "").replace("_", " "))} terms of {_e(r.get("licence") or "an unknown licence")}'
+            f' from {_e(d.name(r.get("origin") or ""))}</h3>'
+            f'<p>{_e(r.get("reason") or "")}.{_e(via)}</p><p>Clause: {_e(r.get("clause") or "n/a")}'
+            + (f' (<a href="{_e(r["url"])}">{_e(r["url"])}</a>)' if r.get("url") else "") + "</p>"
+            f"{_licence_path(d, r)}</div>")
+    table = _table([{**r, "origin": d.name(r.get("origin") or ""), "path": " -> ".join(map(str, r.get("path") or []))}
+                    for r in rows],
+                   [("kind", "obligation"), ("status", "status"), ("licence", "licence"), ("clause", "clause"),
+                    ("origin", "from"), ("path", "path"), ("summary", "what it asks")], cls="obligations")
+    body = ("".join(items) or '<p class="none">no licence conflict: every inherited obligation is kept or carried</p>') + table
+    return f'<section id="licences"><h3>Licence obligations</h3>{body}</section>'
+
+
 #: The findings, in order: each renders one ``<section>`` of the Findings part from the report's data.
 #: A new kind of finding (licences) adds its function here.
-FINDING_SECTIONS: list[Callable[[ReportData], str]] = [conflicts_section, undocumented_section]
+FINDING_SECTIONS: list[Callable[[ReportData], str]] = [conflicts_section, undocumented_section, licence_section]
 
 
 def _edge_rows(d: ReportData) -> list[dict]:

@@ -137,7 +137,8 @@ def read_report_data(graph, model_id: str, *, k: int = 10) -> ReportData:
     ids = {model_id} | {e.source for e in lineage_edges + touching} | {e.target for e in lineage_edges + touching}
     names = {n.id: n.props.get("name") or n.id for n in _models(graph, sorted(ids))}
     return ReportData(model_id=model_id, props=props, provenance=_plain(prov[0]) if prov else {},
-                      lineage_edges=lineage_edges, touching_edges=touching, nearest=nearest, names=names)
+                      lineage_edges=lineage_edges, touching_edges=touching, nearest=nearest, names=names,
+                      licence_obligations=[_plain(r) for r in graph.query("obligations", model_id=model_id)])
 
 
 def write_reports(model: str | None = None, *, all: bool = False, out: str | Path | None = None,

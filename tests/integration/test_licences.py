@@ -268,3 +268,31 @@ def test_exports_carry_declared_and_concluded_licences(settings, graph, tmp_path
              if o.get("type") == "simplelicensing_LicenseExpression"}
     assert exprs[rels["hasDeclaredLicense"]["to"][0]] == "Apache-2.0"
     assert exprs[rels["hasConcludedLicense"]["to"][0]] == "Apache-2.0 AND LicenseRef-lineage-gemma"
+
+
+def test_report_shows_the_licence_conflict_with_its_path(settings, graph, tmp_path):
+    from lineage.graph.export import write_reports
+
+    pop = _licensed_population(tmp_path, blind=True, n=60)
+    ingest(pop["manifest"], settings=settings)
+    r = next(r for r in graph.query("licence_conflicts", inferred_only=True) if r["kind"] == "use_restrictions")
+    html = write_reports(r["model"], out=tmp_path / "r.html", graph=graph)[0].read_text()
+    section = html[html.index('<section id="licences">'):]
+    section = section[:section.index("</section>")]
+    assert "drops the use restrictions terms of Gemma Terms of Use" in section
+    assert "Reached only through inferred, undeclared edges" in section and r["clause"] in section
+    chain = section[section.index('<p class="licence-path">'):]
+    for node in r["path"]:
+        assert node in chain
+    assert chain.count('class="hop inferred"') == len(r["path"]) - 1
+
+
+@pytest.mark.parametrize("args, needle", [(("--polcy", "sample"), "No such option"),
+                                          (("--policy", "sample", "--format", "xml"), "--format 'xml'"),
+                                          (("--policy", "sample", "--fail-on", "fatal"), "--fail-on: severity 'fatal'"),
+                                          (("--policy", "no-such-policy"), "neither a file nor a shipped policy")])
+def test_a_check_that_cannot_start_exits_2(settings, args, needle):
+    proc = _check(*args, settings=settings)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+    assert lines[0].startswith("error: ") and needle in lines[0] and len(lines) <= 2 and "Traceback" not in proc.stderr

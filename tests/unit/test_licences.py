@@ -321,3 +321,17 @@ def test_sarif_validates_against_the_sarif_2_1_0_structure(tmp_path):
                    {**log, "runs": [{**run, "results": [{**res[0], "level": "fatal"}]}]},
                    {**log, "runs": [{**run, "results": [{k: v for k, v in res[0].items() if k != "message"}]}]}):
         assert not validator.is_valid(broken)
+
+
+def test_report_licence_section_escapes_and_draws_the_path():
+    from lineage.export.report import ReportData, licence_section
+
+    rows = [{"kind": "use_restrictions", "status": "dropped", "origin": "g<1>", "licence": "Gemma Terms of Use",
+             "clause": "Section 3.2", "summary": "s", "path": ["m", "mid", "g<1>"],
+             "sources": ["manifest", "inferred:weights (confidence 0.97)"], "inferred_only": True,
+             "reason": "<script>x</script>", "url": "https://ai.google.dev/gemma/terms", "generations": 2}]
+    html = licence_section(ReportData("m", {}, licence_obligations=rows))
+    assert "<script>" not in html and "&lt;script&gt;" in html and "g&lt;1&gt;" in html
+    assert html.count('class="hop declared"') == 1 and html.count('class="hop inferred"') == 1
+    assert "Reached only through inferred, undeclared edges" in html
+    assert "no licence obligations recorded" in licence_section(ReportData("m", {}))
