@@ -4,7 +4,8 @@ shipped text, cached (see :mod:`lineage.core.channels.logits`).
 Local models (:func:`logits_profile`): Hugging Face folders with safetensors weights, LoRA
 adapter folders (merged into their base) and GGUF files (dequantised), run on CPU in float32
 (the distributions, not speed, matter here: about 1,300 tokens, seconds for a 135M model).
-Never runs remote code and never unpickles. Cached by the weights' content.
+Never runs remote code and never unpickles. Cached by the weights' content; cache entries are sealed (:mod:`lineage.evidence._npz`), and
+one that is not this cache's own for its key is recomputed, never read.
 
 Endpoints (:func:`endpoint_logits_profile`): an OpenAI-compatible server that answers legacy
 ``/completions`` with ``echo`` and ``logprobs`` (as vLLM's OpenAI-compatible server does) gives, for
@@ -43,8 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from lineage.core.channels.logits import LogitsProfile, top1_correct
-from lineage.errors import ModelLoadError
+from lineage.errors import LineageError, ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
+from lineage.seal import Seal
 
 __all__ = ["logits_profile", "endpoint_logits_profile", "cached_logits", "LOGITS_FORMAT", "TOP_K",
            "ENDPOINT_TOKENIZER"]
@@ -87,10 +89,10 @@ def _key(path: Path, adapter=None) -> str:
     return h.hexdigest()[:32]
 
 
-def _save(path: Path, prof: LogitsProfile) -> None:
+def _save(path: Path, prof: LogitsProfile, seal: Seal) -> None:
     meta = {"format": LOGITS_FORMAT, "tokenizer": prof.tokenizer, "top1_text": prof.top1_text}
     wide = prof.tokenizer.startswith(ENDPOINT_TOKENIZER)  # string-hash ids need 64 bits
-    write_npz(path, "next-token profile", meta, ids=prof.topk_ids.astype(np.int64 if wide else np.int32),
+    write_npz(path, "next-token profile", meta, seal=seal, ids=prof.topk_ids.astype(np.int64 if wide else np.int32),
               logp=prof.topk_logp.astype(np.float32), segment=prof.segment.astype(np.int32),
               char_end=prof.char_end.astype(np.int32))
 
@@ -99,15 +101,15 @@ def _from_cache(cache_dir, key: str) -> tuple[Path | None, LogitsProfile | None]
     """(where the profile under ``key`` is cached, the profile when it is there and readable)."""
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
-        prof = _load(cache_path)
+        prof = _load(cache_path, Seal(cache_dir))
         if prof is not None:
             prof.key = key
             return cache_path, prof
     return cache_path, None
 
 
-def _load(path: Path) -> LogitsProfile | None:
-    got = read_npz(path, LOGITS_FORMAT)
+def _load(path: Path, seal: Seal) -> LogitsProfile | None:
+    got = read_npz(path, LOGITS_FORMAT, seal=seal)
     if got is None:
         return None
     meta, z = got
@@ -162,7 +164,7 @@ def logits_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     prof.top1_correct = top1_correct(prof.top1_text, prof.segment, prof.char_end, _text())
     prof.key = key
     if cache_path is not None:
-        _save(cache_path, prof)
+        _save(cache_path, prof, Seal(cache_dir))
     return prof
 
 
@@ -253,7 +255,7 @@ def endpoint_logits_profile(source, *, cache_dir: str | Path | None = None) -> L
     prof = _endpoint_profile(k, answers, paragraphs, source.model_id)
     prof.key = key
     if cache_path is not None:
-        _save(cache_path, prof)
+        _save(cache_path, prof, Seal(cache_dir))
     return prof
 
 
@@ -261,9 +263,25 @@ def _cache_path(cache_dir: str | Path, key: str) -> Path:
     return Path(cache_dir) / "evidence" / "logits" / f"{key}.npz"
 
 
-def cached_logits(cache_dir: str | Path, key: str | None) -> LogitsProfile | None:
-    """The profile stored under ``key`` (a node's ``logits_key``), or None when not cached here."""
+def cached_logits(cache_dir: str | Path, key: str | None, path: str | Path | None = None) -> LogitsProfile | None:
+    """The profile stored under ``key`` (a node's ``logits_key``), or None when not cached here.
+
+    As :func:`lineage.evidence.weights.cached_profile`: an entry missing or not trusted is
+    recomputed from ``path`` (the node's local model, when still on this machine) and used only
+    when its key is still ``key``. Endpoint profiles have no path and are then absent.
+    """
     if not key or not all(c in "0123456789abcdef" for c in key):
         return None
-    path = _cache_path(cache_dir, key)
-    return _load(path) if path.is_file() else None
+    cache_path, seal = _cache_path(cache_dir, key), Seal(cache_dir)
+    prof = _load(cache_path, seal)
+    if prof is None and path is not None and Path(path).exists():
+        try:
+            rebuilt = logits_profile(path, cache_dir=cache_dir)
+        except LineageError:
+            return None
+        if rebuilt.key != key:
+            return None  # the model changed since the node was made
+        prof = _load(cache_path, seal)  # as stored, so the answer equals that of a cache hit to the bit
+    if prof is not None:
+        prof.key = key
+    return prof

@@ -8,7 +8,8 @@ quantised, which needs a name and layout map not written yet.
 
 Cache: ``<cache_dir>/evidence/weights/<key>.npz`` where the key hashes the profile
 format and the content fingerprints of the weight files, ``config.json`` and the
-tokenizer's vocabulary; written atomically.
+tokenizer's vocabulary; written atomically and sealed (:mod:`lineage.evidence._npz`): an
+entry that is not this cache's own for this key is rebuilt from the weights, never read.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from lineage.core.channels.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
-from lineage.errors import ModelLoadError
+from lineage.errors import LineageError, ModelLoadError
 from lineage.evidence._npz import read_npz, write_npz
+from lineage.seal import Seal
 
 __all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
            "exact_refiner", "PROFILE_FORMAT"]
@@ -196,18 +198,19 @@ def _matrices(files: list[Path], adapter, name: str) -> _LazyMatrices:
     return _Merged(files, lora_deltas(adapter, name))
 
 
-def _save(path: Path, prof: WeightProfile, seconds: float) -> None:
+def _save(path: Path, prof: WeightProfile, seconds: float, seal: Seal) -> None:
     keys = list(prof.sketches)
     meta = {"format": PROFILE_FORMAT, "signature": prof.signature, "stats": prof.stats, "seconds": seconds,
             "keys": [[r, l] for r, l in keys], "norms2": [prof.norms2[k] for k in keys],
             "shapes": [list(prof.shapes[k]) for k in keys]}
-    write_npz(path, "weight profile", meta,
+    write_npz(path, "weight profile", meta, seal=seal,
               sketches=np.stack([prof.sketches[k] for k in keys]).astype(np.float32))
 
 
-def load_profile(path: Path) -> WeightProfile | None:
-    """A cached profile, or None when absent, of another format, or unreadable (then it is rebuilt)."""
-    got = read_npz(path, PROFILE_FORMAT)
+def load_profile(path: Path, seal: Seal) -> WeightProfile | None:
+    """A cached profile, or None when absent, of another format, unreadable or not sealed by
+    ``seal`` for this path (then it is rebuilt)."""
+    got = read_npz(path, PROFILE_FORMAT, seal=seal)
     if got is None:
         return None
     meta, arrays = got
@@ -245,8 +248,9 @@ def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
             check_safetensors(f, name)
         key = _key(config_folder, files, adapter)
     cache_path = _cache_path(cache_dir, key) if cache_dir else None
+    seal = Seal(cache_dir) if cache_dir else None
     if cache_path is not None and cache_path.is_file():
-        prof = load_profile(cache_path)
+        prof = load_profile(cache_path, seal)
         if prof is not None:
             return prof
     t0 = time.perf_counter()
@@ -261,7 +265,7 @@ def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
         prof = profile_from_matrices(mats, signature, n_params=mats.n_params(), skip=("lm_head.weight",))
     prof.signature["profile_key"] = key
     if cache_path is not None:
-        _save(cache_path, prof, time.perf_counter() - t0)
+        _save(cache_path, prof, time.perf_counter() - t0, seal)
     return prof
 
 
@@ -269,13 +273,29 @@ def _cache_path(cache_dir: str | Path, key: str) -> Path:
     return Path(cache_dir) / "evidence" / "weights" / f"{key}.npz"
 
 
-def cached_profile(cache_dir: str | Path, key: str | None) -> WeightProfile | None:
+def cached_profile(cache_dir: str | Path, key: str | None, path: str | Path | None = None) -> WeightProfile | None:
     """The profile stored under ``key`` (a graph node's ``weights_key``), or None when this
-    machine's cache does not hold it (the weights channel is then absent for that model)."""
+    machine's cache does not hold it (the weights channel is then absent for that model).
+
+    An entry that is missing or not trusted (see the module docstring) is rebuilt from
+    ``path`` (the node's ``weights_path``) when that is still on this machine, and used only
+    when the rebuilt key is ``key``: the same content the node was made from. A tampered cache
+    therefore costs a rebuild, never a different answer.
+    """
     if not key or not all(c in "0123456789abcdef" for c in key):
         return None
-    path = _cache_path(cache_dir, key)
-    return load_profile(path) if path.is_file() else None
+    cache_path, seal = _cache_path(cache_dir, key), Seal(cache_dir)
+    prof = load_profile(cache_path, seal)
+    if prof is None and path is not None and Path(path).exists():
+        try:
+            rebuilt = weight_profile(path, cache_dir=cache_dir)
+        except LineageError:
+            return None
+        if rebuilt.signature.get("profile_key") != key:
+            return None  # the folder changed since the node was made: not this node's profile
+        # read back as stored (float32 sketches), so the answer equals that of a cache hit to the bit
+        prof = load_profile(cache_path, seal)
+    return prof
 
 
 def profile_summary(prof: WeightProfile) -> dict:

@@ -400,8 +400,10 @@ def population_from_graph(g, settings: Settings | None = None):
         from lineage.evidence.logits import cached_logits
         from lineage.evidence.weights import cached_profile, exact_refiner
 
-        weights = [cached_profile(settings.cache_dir, r.get("weights_key")) for r in rows]
-        logits = [cached_logits(settings.cache_dir, r.get("logits_key")) for r in rows]
+        # a profile missing here or not trusted is rebuilt from the model folder when it is still
+        # on this machine (same content key only): a tampered cache never changes the answer
+        weights = [cached_profile(settings.cache_dir, r.get("weights_key"), r.get("weights_path")) for r in rows]
+        logits = [cached_logits(settings.cache_dir, r.get("logits_key"), r.get("weights_path")) for r in rows]
         refine = exact_refiner([r.get("weights_path") for r in rows])
     return Population(
         ids=ids, X=X,

@@ -104,8 +104,8 @@ def test_altered_cached_answers_are_detected_and_regenerated(tmp_path, caplog):
     path.write_text(json.dumps(data))
     with caplog.at_level("WARNING", logger="lineage"):
         assert cache.load("k", 3) == [None, None, None]
-    assert "checksum" in caplog.text and str(path) in caplog.text
-    data.pop("sha256")
+    assert "not trusted" in caplog.text and str(path) in caplog.text
+    data.pop("seal")
     path.write_text(json.dumps(data))
     assert cache.load("k", 3) == [None, None, None]
 
