@@ -133,3 +133,19 @@ def test_merge_fits_its_two_components_only():
     # a merge also lies between the base and either component; the true pair fits far better
     for wrong in ((x, a), (y, a)):
         assert merge_fit(prof(m), *map(prof, wrong))[1] > 10 * res
+
+
+def test_per_channel_int8_and_int4_copies_are_quantized_too():
+    """One scale per output row (int8 per-channel, int4 per-channel): every row sits on its
+    own integer grid, though groups of 32 inside it do not reach the row's extremes."""
+    a = base(0, n_layers=4)
+    for bits in (8, 4):
+        qmax = 2 ** (bits - 1) - 1
+        q = {}
+        for k, v in a.items():
+            if "layers" in k:
+                s = np.abs(v).max(axis=1, keepdims=True) / qmax
+                v = (np.round(v / s).clip(-qmax - 1, qmax) * s).astype(np.float32)
+            q[k] = v
+        assert prof(q).quantized_bits == bits
+    assert prof(a).quantized_bits is None

@@ -216,7 +216,9 @@ def profile_from_matrices(matrices: Mapping[str, np.ndarray], signature: dict, *
         if layer is not None and W.shape[1] % 32 == 0:
             distinct.append(distinct_per_group(W))
             if len(grids) < 8:  # a few matrices tell; the test costs a pass over a sample
-                grids.append(grid_bits(W))
+                # group-wise (GPTQ/AWQ/bitsandbytes-style groups of 32), else per output channel
+                # (int8/int4 with one scale per row, as torch's dynamic and LLM.int8 quantisers store it)
+                grids.append(grid_bits(W) or grid_bits(W, group=W.shape[1], max_groups=256))
     prof.stats = {
         "n_params": int(n_params if n_params is not None else total),
         "kurtosis": float(np.mean(kurts)) if kurts else None,
