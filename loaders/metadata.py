@@ -8,21 +8,18 @@ Each reader takes a path, never loads a model, reads a bounded number of bytes, 
 truncated or lying GGUF header keeps the keys read before the fault, a card whose front
 matter is not valid YAML contributes nothing, and each says so in a warning.
 
-======================  =====================================================  ==========
-reader                  reads                                                   tier
-======================  =====================================================  ==========
-:func:`read_card`       ``README.md`` front matter (in the folder, or beside    card
-                        a file): license, base_model, base_model_relation,
-                        tags, extra_gated_prompt, model_name, family,
-                        organisation, release_date
-:func:`read_gguf`       the GGUF header (key/values and tensor table, not the   header
-                        tensors): general.*, <arch>.block_count /
-                        embedding_length / context_length, file_type, the
-                        declared base models ``general.base_model.N.*``
-:func:`read_config`     ``config.json``: model_type, widths, context, dtype     header
-:func:`read_safetensors` the ``__metadata__`` of each ``*.safetensors`` header  header
-:func:`read_adapter_config` ``adapter_config.json``: base, PEFT type, rank       header
-======================  =====================================================  ==========
+Readers (tier in brackets; the docs page docs/metadata.md lists every key):
+
+- :func:`read_card` [card]: the ``README.md`` front matter in the folder, or beside a file
+  (license, base_model, base_model_relation, tags, extra_gated_prompt, model_name, family,
+  organisation, release_date);
+- :func:`read_gguf` [header]: the GGUF key/values and tensor table, not the tensors
+  (general.*, <arch>.block_count / embedding_length / context_length, file_type, the
+  declared base models ``general.base_model.N.*``);
+- :func:`read_config` [header]: ``config.json`` (model_type, widths, context, dtype,
+  quantization_config);
+- :func:`read_safetensors` [header]: the ``__metadata__`` of each ``*.safetensors`` header;
+- :func:`read_adapter_config` [header]: ``adapter_config.json`` (base, PEFT type, rank).
 
 Counted values (the parameter count from the tensor shapes of a GGUF or safetensors
 header, the quantisation read off the GGUF tensor types when the file type is absent) are
