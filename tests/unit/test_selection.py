@@ -182,3 +182,36 @@ def test_arborescence_without_recursion_at_scale():
                     G.add_edge(s, d, weight=w)
             want = nx.minimum_spanning_arborescence(G).size(weight="weight")
             assert cost[chosen[:n]].sum() == pytest.approx(want)
+
+
+def test_a_depth_upscaled_child_is_told_from_a_pruned_one():
+    """Depth up-scaling (SOLAR-style: a block of layers duplicated, then healed) makes the
+    deeper model the child; pruning makes the shallower one the child. Both are recognised,
+    whatever the dates say."""
+    from tests.unit.test_weights import ROLES, base, finetune, prof, prune
+
+    def upscale(m, dup):
+        layers = sorted({int(k.split(".")[2]) for k in m if "layers" in k})
+        order = [x for i in layers for x in ([i, i] if i in dup else [i])]
+        out = {k: v for k, v in m.items() if "layers" not in k}
+        for new, old in enumerate(order):
+            for role in ROLES:
+                out[f"model.layers.{new}.{role}.weight"] = m[f"model.layers.{old}.{role}.weight"]
+        return out
+
+    a = base(0, n_layers=8)
+    up = finetune(upscale(a, {2, 3, 4, 5}), 7, scale=0.002)
+    pr = finetune(prune(a, {1, 6}), 8, scale=0.002)
+    u = base(50, n_layers=8)
+    ids, weights = ["a", "up", "pr", "u"], [prof(m) for m in (a, up, pr, u)]
+    assert weights[1].duplicated_layers() == 4 and weights[0].duplicated_layers() == 0
+    assert weights[2].duplicated_layers() == 0
+    rng = np.random.default_rng(0)
+    centre = rng.standard_normal(16)
+    X = np.stack([centre + 0.3 * rng.standard_normal(16) for _ in range(3)] + [rng.standard_normal(16) * 3])
+    dates = [D0 + dt.timedelta(days=60), D0, D0, D0]  # the base's upload is the newest: structure must win
+    an = analyse_population(ids, X, release_dates=dates, weights=weights, fpr=0.05, k=3)
+    got = {e.child: (e.parent, e.kind) for e in an.parents}
+    assert got["up"] == ("a", "upscaled")
+    assert got["pr"] == ("a", "pruned")
+    assert "a" not in got and "u" not in got

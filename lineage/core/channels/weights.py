@@ -173,6 +173,33 @@ class WeightProfile:
         layers = [k[1] for k in self.sketches if k[1] is not None]
         return max(layers) + 1 if layers else 0
 
+    def duplicated_layers(self, threshold: float = 0.5) -> int:
+        """How many layers repeat an earlier layer of the same model: the mark of depth
+        up-scaling (SOLAR 10.7B duplicates a block of layers, then heals it by training).
+
+        Two layers count as copies when, over the roles both have, their sketches differ by
+        less than ``threshold`` relative to the earlier one's norm (sketches of one role and
+        shape share their random maps, so they compare like the same matrix). Distinct
+        trained layers sit near sqrt(2) (independent); healed copies far below 0.5.
+        """
+        by_layer: dict[int, dict[str, np.ndarray]] = {}
+        for (role, layer), s in self.sketches.items():
+            if layer is not None:
+                by_layer.setdefault(layer, {})[role] = s
+        layers = sorted(by_layer)
+        dups = 0
+        for jx, j in enumerate(layers):
+            for i in layers[:jx]:
+                shared = [r for r in by_layer[j] if r in by_layer[i] and by_layer[i][r].shape == by_layer[j][r].shape]
+                if not shared:
+                    continue
+                num = sum(float(np.sum((by_layer[j][r] - by_layer[i][r]) ** 2)) for r in shared)
+                den = sum(float(np.sum(by_layer[i][r] ** 2)) for r in shared)
+                if den > 0 and np.sqrt(num / den) < threshold:
+                    dups += 1
+                    break
+        return dups
+
     def roles(self) -> dict[str, list[int | None]]:
         out: dict[str, list[int | None]] = {}
         for role, layer in self.sketches:

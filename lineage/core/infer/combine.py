@@ -72,7 +72,7 @@ from lineage.core.channels.relatedness import NullDistribution
 from lineage.core.channels.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
 
 NO_PARENT_COST = 2.0
-KINDS = ("finetune", "adapter", "quantized", "pruned", "merge", "distillation", "unknown")
+KINDS = ("finetune", "adapter", "quantized", "pruned", "upscaled", "merge", "distillation", "unknown")
 # a merge fit must explain the child this much better than its nearest single model
 MERGE_MAX_RESIDUAL = 0.35
 # "declared parent is not the direct parent": another candidate explains the child this much better
@@ -257,9 +257,10 @@ def _structure(p: int, c: int, profiles, pe: PairEvidence | None) -> bool | None
     Quantisation is decisive (a quantised copy is a child of the full-precision model it
     matches: 99.41% of quantised models on the Hub are leaves, Model Atlas), and so is a
     change of depth between weight-related models (pruning removes layers, depth
-    up-scaling duplicates them: either way the *edited* model is the child; here the
-    shallower one is taken as pruned, the usual case; an up-scaled child's duplicated
-    layers are recognised by the layer map and override this)."""
+    up-scaling duplicates them: either way the *edited* model is the child). The deeper
+    model is the up-scaled child when it repeats its own layers
+    (:meth:`~lineage.core.channels.weights.WeightProfile.duplicated_layers`), else the
+    shallower one is the pruned child."""
     pp, pc = profiles[p], profiles[c]
     if pp is None or pc is None or pe is None or pe.channel != "weights":
         return None
@@ -267,18 +268,11 @@ def _structure(p: int, c: int, profiles, pe: PairEvidence | None) -> bool | None
     if (qp is None) != (qc is None):
         return qp is None  # the full-precision one is the parent
     if pp.n_layers != pc.n_layers:
-        upscaled = _upscaled(pe)
-        return (pp.n_layers < pc.n_layers) if upscaled else (pp.n_layers > pc.n_layers)
+        deeper = pp if pp.n_layers > pc.n_layers else pc
+        if deeper.duplicated_layers() > 0:  # up-scaled: the deeper one repeats layers, it is the child
+            return pp.n_layers < pc.n_layers
+        return pp.n_layers > pc.n_layers  # pruned: the shallower one is the child
     return None
-
-
-def _upscaled(pe: PairEvidence) -> bool:
-    """Does the layer map show one model's layers used twice by the other (depth up-scaling)?"""
-    lm = pe.detail.get("layer_map") if pe.detail else None
-    if not lm:
-        return False
-    targets = [m for m in lm if m is not None]
-    return len(targets) != len(set(targets))
 
 
 def _may_descend(p: int, c: int, dates, profiles, pe: PairEvidence | None) -> bool:
@@ -348,6 +342,8 @@ def _kind(p: int, c: int, pe: PairEvidence, profiles) -> str:
     qc, qp = _quant_bits(pc), _quant_bits(pp)
     if qc is not None and (qp is None or qc < qp or pc.stats["distinct_per_group"] < pp.stats["distinct_per_group"]):
         return "quantized"
+    if pc.n_layers > pp.n_layers and pc.duplicated_layers() > 0:
+        return "upscaled"
     if pc.n_layers < pp.n_layers or (pc.stats.get("zero_fraction", 0) > pp.stats.get("zero_fraction", 0) + 0.05):
         return "pruned"
     r = difference_rank(pc, pp)
