@@ -2,8 +2,8 @@
 
 :func:`recompute_licences` reads every model's licence string and every parent edge,
 computes the obligations (:func:`lineage.licences.inherit.inherit_obligations`, pure) and
-replaces the ``OBLIGATION_FROM`` relations and the per-model licence summary in one
-transaction. Ingest calls it right after it has written the derived structure, so the
+replaces the ``OBLIGATION_FROM`` relations and the per-model licence summary (the old
+ones removed in one transaction, the new ones written in batches). Ingest calls it right after it has written the derived structure, so the
 obligations always follow the parent edges of the same ingest.
 
 :func:`check_policy` runs a policy (:mod:`lineage.licences.policy`) over the graph with
@@ -38,13 +38,13 @@ def recompute_licences(g, table: LicenceTable | None = None) -> LicenceCounts:
     t0 = time.perf_counter()
     out = inherit_obligations(g.query("licence_models"), g.query("licence_edges"), table or load_table())
 
-    def replace(tx):
-        g.run_in(tx, "clear_licence_obligations")
-        for name, rows in (("write_licence_obligations", out["obligations"]), ("set_licence_stats", out["models"])):
-            for i in range(0, len(rows), 5000):
-                g.run_in(tx, name, rows=rows[i:i + 5000])
-
-    g.unit_of_work(replace)
+    # Old obligations go in one transaction, the new ones in batches of their own: at 10,000 models
+    # (~10^5 obligations with their paths and reasons) one transaction passes the server's
+    # transaction memory limit (1 GB heap: 717 MiB). Between the two, a reader may see part of the
+    # obligations; ingest holds the ingest lock throughout.
+    g.unit_of_work(lambda tx: g.run_in(tx, "clear_licence_obligations"))
+    g.write("write_licence_obligations", out["obligations"], batch_size=5000)
+    g.write("set_licence_stats", out["models"], batch_size=5000)
     conflicts = [r for r in out["obligations"] if r["conflict"]]
     return LicenceCounts(len(out["obligations"]), len(conflicts), sum(r["inferred_only"] for r in conflicts),
                          time.perf_counter() - t0)
