@@ -193,14 +193,15 @@ def min_arborescence(n_nodes: int, root: int, src: np.ndarray, dst: np.ndarray, 
     edges; when the walk closes a cycle, contract it into a new node whose incoming edges
     are those of its members, re-costed by the cycle edge each would replace (kept in one
     heap per node with a lazy offset; heaps are merged smaller into larger), and go on
-    from the new node. Contracted nodes are expanded at the end, newest first: the edge
-    entering a contracted node replaces the cycle edge of the member it enters.
+    from the new node. Contracted nodes are a union-find without path compression, so the
+    expansion undoes the unions newest first: the edge entering a contracted node replaces
+    the cycle edge of the member it enters (O(log n) per look-up, however deeply cycles nest).
 
     The round-by-round version it replaces recursed once per contraction round; on
     unrelated, undated populations most rounds contract a single cycle, so it needed
     O(n) rounds of O(n) work and overflowed Python's recursion limit between 1,000 and
     2,000 models. This one costs O(E log^2 V) and no recursion (100,000 nodes with ten
-    candidates each: ``benchmarks/bench_tree.py --arborescence``).
+    candidates each: ``benchmarks/bench_calibration.py --arborescence 100000``).
 
     Ties: among equal costs the edge of the lowest index wins (a deterministic answer).
 
@@ -221,88 +222,99 @@ def min_arborescence(n_nodes: int, root: int, src: np.ndarray, dst: np.ndarray, 
     dst = np.asarray(dst, dtype=np.int64)
     cost = np.asarray(cost, dtype=np.float64)
     keep = np.flatnonzero((src != dst) & (dst != root))
-    cap = 2 * n_nodes  # original nodes, then at most n_nodes - 1 contracted ones
-    heaps: list[list[tuple[float, int]]] = [[] for _ in range(cap)]
+    n = n_nodes
+    heaps: list[list[tuple[float, int]]] = [[] for _ in range(n)]
     for e, v, w in zip(keep.tolist(), dst[keep].tolist(), cost[keep].tolist()):
         heaps[v].append((w, e))
-    for v in range(n_nodes):
+    for v in range(n):
         if v != root and not heaps[v]:
             raise ValueError(f"node {v} has no incoming edge")
         heapq.heapify(heaps[v])
-    offset = [0.0] * cap  # actual cost of a heap entry = stored cost + offset of its heap
-    rep = list(range(cap))  # union-find over contraction (path-compressed)
-    container = [-1] * cap  # the contracted node that directly holds a node (kept for expansion)
-    members: dict[int, list[int]] = {}
-    chosen_edge = [-1] * cap
-    chosen_cost = [0.0] * cap
-    done = [False] * cap
-    done[root] = True
-    walk_of = [-1] * cap
-    src_l = src.tolist()
+    offset = [0.0] * n  # actual cost of a heap entry = stored cost + offset of its heap
+    # union-find over contracted nodes: union by size and no path compression, so that the
+    # expansion can undo the unions in reverse (O(log n) per find)
+    up = list(range(n))
+    size = [1] * n
+    history: list[int] = []
+    src_l, dst_l = src.tolist(), dst.tolist()
 
     def find(x: int) -> int:
-        r = x
-        while rep[r] != r:
-            r = rep[r]
-        while rep[x] != r:
-            rep[x], x = r, rep[x]
-        return r
+        while up[x] != x:
+            x = up[x]
+        return x
 
-    next_id = n_nodes
-    for start in range(n_nodes):
+    def union(a: int, b: int) -> int:
+        a, b = find(a), find(b)
+        if a == b:
+            return a
+        if size[a] < size[b]:
+            a, b = b, a
+        up[b] = a
+        size[a] += size[b]
+        history.append(b)
+        return a
+
+    def rollback(mark: int) -> None:
+        while len(history) > mark:
+            b = history.pop()
+            size[up[b]] -= size[b]
+            up[b] = b
+
+    seen = [-1] * n  # the walk that reached a node (-1: none yet)
+    seen[root] = root
+    entering = [-1] * n  # edge entering each (contracted) node, by representative
+    contractions: list[tuple[int, int, list[int]]] = []  # (representative, history mark, cycle edges)
+    for start in range(n):
         u = find(start)
-        if done[u]:
-            continue
-        path: list[int] = []
-        while not done[u]:
+        walk: list[tuple[int, int, float]] = []  # (node, chosen edge, its cost)
+        while seen[u] < 0:
             heap = heaps[u]
             while heap and find(src_l[heap[0][1]]) == u:
-                heapq.heappop(heap)  # an edge from inside a contracted node
+                heapq.heappop(heap)  # an edge from inside the contracted node
             if not heap:
                 raise ValueError(f"node {u} has no incoming edge from outside its cycle")
             w, e = heapq.heappop(heap)
-            chosen_edge[u], chosen_cost[u] = e, w + offset[u]
-            walk_of[u] = start
-            path.append(u)
+            walk.append((u, e, w + offset[u]))
+            seen[u] = start
             v = find(src_l[e])
-            if walk_of[v] == start and not done[v]:
-                # the walk closed a cycle v -> ... -> u -> v: contract it into a new node
-                k = path.index(v)
-                cycle = path[k:]
-                del path[k:]
-                s = next_id
-                next_id += 1
-                members[s] = cycle
-                big = max(cycle, key=lambda x: len(heaps[x]))
-                merged = heaps[big]
-                offset[s] = offset[big] - chosen_cost[big]
-                for x in cycle:
-                    rep[x] = s
-                    container[x] = s
-                    if x == big:
-                        continue
-                    shift = offset[x] - chosen_cost[x] - offset[s]
-                    for w0, e0 in heaps[x]:
-                        heapq.heappush(merged, (w0 + shift, e0))
-                    heaps[x] = []
-                heaps[s] = merged
+            if seen[v] == start:
+                # the walk closed a cycle v -> ... -> u -> v: contract it into one node
+                mark = len(history)
+                members, edges = [], []
+                while True:
+                    x, ex, cx = walk.pop()
+                    members.append((x, cx))
+                    edges.append(ex)
+                    if x == v:
+                        break
+                big = max(members, key=lambda m: len(heaps[m[0]]))[0]
+                merged, base = heaps[big], offset[big] - dict(members)[big]
+                for x, cx in members:
+                    if x != big:
+                        shift = offset[x] - cx - base
+                        for w0, e0 in heaps[x]:
+                            heapq.heappush(merged, (w0 + shift, e0))
+                        heaps[x] = []
+                rep = big
+                for x, _ in members:
+                    rep = union(rep, x)
                 heaps[big] = []
-                u = s
+                heaps[rep], offset[rep] = merged, base
+                seen[rep] = -1
+                contractions.append((rep, mark, edges))
+                u = rep
                 continue
             u = v
-        for x in path:
-            done[x] = True
-
-    # expansion, newest contracted node first: the edge entering it replaces the cycle
-    # edge of the member whose subtree holds the edge's head
-    for s in range(next_id - 1, n_nodes - 1, -1):
-        e = chosen_edge[s]
-        m = int(dst[e])
-        while container[m] != s:
-            m = container[m]
-        for x in members[s]:
-            if x == m:
-                chosen_edge[x] = e
-    out = np.array(chosen_edge[:n_nodes], dtype=np.int64)
+        for x, e, _ in walk:
+            entering[find(dst_l[e])] = e
+    # expansion, newest contraction first: undo its unions; the edge entering the contracted
+    # node replaces the cycle edge of the member it enters, the others keep theirs
+    for rep, mark, edges in reversed(contractions):
+        into = entering[rep]
+        rollback(mark)
+        for e in edges:
+            entering[find(dst_l[e])] = e
+        entering[find(dst_l[into])] = into
+    out = np.array(entering, dtype=np.int64)
     out[root] = -1
     return out
