@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from lineage.errors import CacheError, InputError, ManifestError
+from lineage.errors import CacheError, InputError, LineageError, ManifestError
 
 #: Largest manifest, ground truth or model card read (bytes): a million entries fit.
 MAX_FILE_BYTES = 64 * 2**20
@@ -83,9 +83,28 @@ def load_yaml_text(text: str):
     return yaml.load(text, Loader=_Loader)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, then rename: never a half-written file."""
+def check_output_path(path: str | Path, error: type[LineageError] = CacheError) -> Path:
+    """``path`` when it may be written: a new file, or an existing regular file (or a link to
+    one). Refused with one ``error`` naming it: a directory, a device, a pipe or a socket, or a
+    link to one of those. A rename over ``/dev/full`` once replaced the device node with a file
+    and reported success; writing into a device would be worse."""
     path = Path(path)
+    if not os.path.lexists(path):
+        return path
+    target = path.resolve() if path.is_symlink() else path
+    via = f" (a link to {target})" if target != path else ""
+    if target.is_dir():
+        raise error(f"{path}{via} is a directory, not a file", hint="give the path of a file to write")
+    if target.exists() and not target.is_file():
+        raise error(f"{path}{via} is not a regular file (a device, pipe or socket); it is never replaced",
+                    hint="give the path of a regular file to write")
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, then rename: never a half-written file.
+    Only new files and regular files are written (:func:`check_output_path`)."""
+    path = check_output_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -73,6 +73,19 @@ class Settings(BaseSettings):
     pagecache_size: str = Field("512m", validation_alias=_alias("pagecache_size"))
     dna_dim: int = Field(128, validation_alias=_alias("dna_dim"))
     java_home: Path | None = Field(None, validation_alias=AliasChoices("LINEAGE_JAVA_HOME", "JAVA_HOME"))
+    #: Prefixes of the environment variables a manifest's ``api_key_env`` may name (their values are
+    #: sent to the endpoint it names; see :mod:`lineage.manifest`). Each a variable-name prefix.
+    api_key_prefixes: list[str] = Field(["LINEAGE_KEY_"], validation_alias=_alias("api_key_prefixes"))
+
+    @field_validator("api_key_prefixes")
+    @classmethod
+    def _prefixes_name_variables(cls, v: list[str]) -> list[str]:
+        import re
+
+        if not v or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in v):
+            raise ValueError("needs a list of variable-name prefixes such as [\"LINEAGE_KEY_\"] (an empty prefix "
+                             "would allow every variable)")
+        return v
 
     @classmethod
     def settings_customise_sources(

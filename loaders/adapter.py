@@ -104,10 +104,20 @@ def read_adapter(folder: str | Path, model_id: str | None = None) -> AdapterInfo
         raise ModelLoadError(f"model {mid!r}: the adapter's base {base_name!r} is not a model folder here",
                              hint="set base_model_name_or_path in adapter_config.json to the base's local folder "
                                   "(absolute, or relative to the adapter folder)")
-    rank = int(cfg.get("r") or 0)
-    if rank <= 0:
-        raise ModelLoadError(f"model {mid!r}: {p / ADAPTER_CONFIG} has no positive rank r")
-    alpha = float(cfg.get("lora_alpha") or rank)
+    # JSON gives any type here ("abc", [8], Infinity, true): only a whole positive number is a rank, and
+    # a finite number an alpha; anything else fails this model alone, naming the file (#21)
+    rank, alpha = cfg.get("r"), cfg.get("lora_alpha")
+    if isinstance(rank, float) and rank.is_integer():
+        rank = int(rank)
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank <= 0:
+        raise ModelLoadError(f"model {mid!r}: {p / ADAPTER_CONFIG} has no positive whole rank r "
+                             f"(got {str(rank)[:40]!r})", hint="set r to the LoRA rank, e.g. 8")
+    if alpha is None or (alpha == 0 and not isinstance(alpha, bool)):
+        alpha = rank  # absent (or 0, read as absent before): peft's scale 1
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+        raise ModelLoadError(f"model {mid!r}: {p / ADAPTER_CONFIG} has lora_alpha {str(alpha)[:40]!r}, "
+                             "not a finite positive number", hint="set lora_alpha to a number, e.g. 16")
+    alpha = float(alpha)
     scale = alpha / math.sqrt(rank) if cfg.get("use_rslora") else alpha / rank
     return AdapterInfo(folder=p, base=base.resolve(), scale=scale, rank=rank,
                        fan_in_fan_out=bool(cfg.get("fan_in_fan_out")))

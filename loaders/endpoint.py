@@ -43,7 +43,7 @@ class EndpointSource:
 
     def __init__(self, model_id: str, *, endpoint: str, endpoint_model: str, api_key_env: str | None = None,
                  concurrency: int = 8, retries: int = 5, timeout: float = 120.0, dtype: str = "float32",
-                 backoff: float = 1.0):
+                 backoff: float = 1.0, deadline: float = 300.0):
         from lineage.manifest import redact_url, url_credentials
 
         if not endpoint.startswith(("http://", "https://")):
@@ -64,6 +64,9 @@ class EndpointSource:
         self.timeout = timeout
         self.dtype = dtype
         self.backoff = backoff
+        # one request's total wait, tries and pauses included: a server that never answers once held a
+        # request for 6 x 120 s (#21); each try's timeout is cut to what is left of it
+        self.deadline = deadline
         self._client = None
 
     def identity(self) -> str:
@@ -93,10 +96,15 @@ class EndpointSource:
         answer (4xx included: the caller says what it means)."""
         import httpx
 
-        delay, last = self.backoff, ""
+        delay, last, tries = self.backoff, "", 0
+        end = time.monotonic() + self.deadline
         for attempt in range(self.retries + 1):
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            tries += 1
             try:
-                r = self._client.post(route, json=body)
+                r = self._client.post(route, json=body, timeout=min(self.timeout, left))
                 if r.status_code == 429 or r.status_code >= 500:
                     last = f"HTTP {r.status_code}"
                 else:
@@ -104,10 +112,11 @@ class EndpointSource:
             except httpx.HTTPError as e:
                 last = type(e).__name__
             if attempt < self.retries:
-                time.sleep(delay)
+                time.sleep(max(0.0, min(delay, end - time.monotonic())))
                 delay = min(delay * 2, 30.0)
         raise GenerationError(f"model {self.model_id!r}: endpoint {redact_url(self.endpoint)} failed after "
-                              f"{self.retries + 1} tries ({last})", hint="check that the server is up")
+                              f"{tries} tries in {self.deadline:g} s at most ({last or 'no answer'})",
+                              hint="check that the server is up")
 
     def _one(self, prompt: str, gen: GenerationConfig) -> tuple[str, int]:
         body: dict = {"model": self.endpoint_model, "max_tokens": gen.max_new_tokens,

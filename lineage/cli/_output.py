@@ -1,8 +1,11 @@
 """All CLI output goes through here: data to stdout, messages to stderr.
 
 Values are shown verbatim and harmless: nothing is read as Rich markup (an id such as
-``[bold]x[/]`` prints as written), terminal control characters (ESC, C1 controls) are
-removed from table and CSV cells and from messages, and a CSV cell a spreadsheet would
+``[bold]x[/]`` prints as written, ``org:skull:model`` is not an emoji), terminal control
+characters (ESC, C1 controls) are removed from table and CSV cells and from messages,
+invisible format characters (bidirectional overrides such as U+202E, zero-width spaces and
+joiners, soft hyphens) are shown as ``\u202e`` escapes there, so an id holding one never
+prints like another id or reverses the text after it, and a CSV cell a spreadsheet would
 run as a formula (starting with ``=``, ``+``, ``-``, ``@``, TAB or CR) is prefixed with ``'``.
 Numbers are never altered.
 
@@ -29,8 +32,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False, soft_wrap=True)
+# emoji=False: Rich would print an id such as ``org:skull:model`` as an emoji
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out_console = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 class Format(str, Enum):
@@ -41,12 +45,15 @@ class Format(str, Enum):
 
 # C0 controls except TAB and LF, DEL, and C1 controls (0x9b is a one-byte CSI on some terminals)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# invisible format characters (Unicode Cf): bidi embeddings/overrides/isolates, zero-width ones, soft hyphen
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+                        "\ufeff\ufff9-\ufffb]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def clean(text: str) -> str:
-    """``text`` without terminal control characters."""
-    return _CONTROL.sub("", text)
+    """``text`` without terminal control characters, its invisible format characters escaped."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", _CONTROL.sub("", text))
 
 
 def _csv_cell(v: Any, column: str = "") -> str:
@@ -109,7 +116,7 @@ def _print_table(cells: list[list[str]], headers: list[str], title: str | None) 
         return
     natural = Console(width=100_000).measure(t).maximum
     if natural <= MAX_PIPED_WIDTH:
-        Console(file=out_console.file, width=natural, highlight=False, soft_wrap=True).print(t)
+        Console(file=out_console.file, width=natural, highlight=False, soft_wrap=True, emoji=False).print(t)
     else:
         _print_records(cells, headers, title)
 

@@ -106,6 +106,8 @@ def clear_cmd(
 ) -> None:
     """Delete everything in the configured database (the schema stays).
 
+    Takes the ingest lock first: refused, naming the holder, while an ingest runs.
+
     Example: lineage db clear --yes
     """
     from lineage.errors import ConfigError
@@ -117,8 +119,10 @@ def clear_cmd(
 
         raise ConfigError(f"this deletes every node in database {s.neo4j_database!r} at {redact_url(s.neo4j_uri)}",
                           hint="add --yes to confirm")
+    from lineage.graph.lock import clear_graph
+
     with Graph(s) as g:
-        g.query("clear_graph")
+        clear_graph(g)  # under the ingest lock: never while an ingest writes
     info(f"cleared database {s.neo4j_database!r}")
 
 

@@ -1,8 +1,16 @@
 """Reading and writing DNA files (``<model>.dna.json``), atomically.
 
 A DNA file is checked before anything uses it: at most :data:`MAX_DNA_FILE_BYTES`, UTF-8
-JSON, nesting within the manifest limit, and a vector of finite values no larger than
-:data:`MAX_DNA_MAGNITUDE` in magnitude (see :func:`check_dna_vector`).
+JSON, nesting within the manifest limit, a vector of JSON numbers (``true``/``false`` are not
+numbers, although Python would read them as 1 and 0), finite, no larger than
+:data:`MAX_DNA_MAGNITUDE` in magnitude, not constant and not vanishingly small (see
+:func:`check_dna_vector`).
+
+Why refuse constant vectors: an all-zero (or all-equal) DNA carries no behaviour, yet it sits
+near the centre of any population of projected DNAs, the place closest to every family at
+once, and was inferred as the parent of every valid model in the issue that found it (#21).
+No extraction produces one (a model that answers nothing fails as degenerate instead), so such
+a file is a mistake or a forgery, never a measurement.
 """
 
 from __future__ import annotations
@@ -21,13 +29,17 @@ from lineage.io import atomic_write_text  # noqa: F401 (re-exported)
 #: embeddings (|x| of order 1); beyond 1e6 squared distances summed over the dimensions
 #: overflow float32 or swamp every other pair, and one such model poisons the whole graph.
 MAX_DNA_MAGNITUDE = 1e6
+#: Smallest root-mean-square value accepted: extracted DNAs are projections of unit-norm
+#: embeddings (RMS of order 0.1 to 10); below 1e-6 a vector is a zero vector with noise.
+MIN_DNA_RMS = 1e-6
 #: Largest DNA file read (bytes): a 100,000-dimensional DNA with its metadata fits.
 MAX_DNA_FILE_BYTES = 16 * 2**20
 
 
 def check_dna_vector(vec, origin: str = "<dna>") -> np.ndarray:
     """``vec`` as a 1-d float32 array, or :class:`DNAFileError` when it holds NaN, infinities
-    or values beyond :data:`MAX_DNA_MAGNITUDE` (call it wherever a DNA enters the graph)."""
+    or values beyond :data:`MAX_DNA_MAGNITUDE`, is constant (all zero, all equal) or has an RMS
+    below :data:`MIN_DNA_RMS` (call it wherever a DNA enters the graph)."""
     with np.errstate(over="ignore", invalid="ignore"):
         v = np.asarray(vec, dtype=np.float64)
     if v.ndim != 1:
@@ -39,7 +51,27 @@ def check_dna_vector(vec, origin: str = "<dna>") -> np.ndarray:
         i = int(np.argmax(big))
         raise DNAFileError(f"{origin}: vector value {v[i]:.3g} at index {i} is beyond the accepted magnitude "
                            f"{MAX_DNA_MAGNITUDE:g}; distances to it would overflow or lose meaning")
+    if v.size and np.all(v == v[0]):
+        raise DNAFileError(f"{origin}: every value of the vector is {v[0]:g}; a constant vector carries no "
+                           "behaviour and would sit at the centre of the population",
+                           hint="re-create the DNA file with `lineage extract`")
+    rms = float(np.sqrt(np.mean(np.square(v)))) if v.size else 0.0
+    if rms < MIN_DNA_RMS:
+        raise DNAFileError(f"{origin}: the vector is vanishingly small (RMS {rms:.3g}, below {MIN_DNA_RMS:g}); "
+                           "it is not an extracted DNA", hint="re-create the DNA file with `lineage extract`")
     return v.astype(np.float32)
+
+
+def _check_json_numbers(raw, origin: str) -> None:
+    """The vector as written in the file: a flat list of JSON numbers. ``true``/``false`` are
+    refused here because ``numpy`` would read them as 1.0 and 0.0 without a word."""
+    if not isinstance(raw, list):
+        raise DNAFileError(f"{origin}: the DNA vector must be a list of numbers, not {type(raw).__name__}")
+    for i, x in enumerate(raw):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            what = "a JSON boolean" if isinstance(x, bool) else f"a {type(x).__name__}"
+            raise DNAFileError(f"{origin}: vector value at index {i} is {what}, not a number",
+                               hint="a DNA vector is a list of numbers; re-create the file with `lineage extract`")
 
 
 def dna_to_dict(d: DNA) -> dict:
@@ -59,6 +91,7 @@ def dna_from_dict(data: dict, *, origin: str = "<dna>", expected_dim: int | None
         raise DNAFileError(f"{origin}: not a lineage DNA file (expected format {DNA_FORMAT!r})")
     try:
         prov = Provenance.model_validate(data["provenance"])
+        _check_json_numbers(data["vector"], origin)
         vec = check_dna_vector(data["vector"], origin)
         model_id = str(data["model_id"])
     except (KeyError, ValidationError, TypeError, ValueError) as e:

@@ -8,6 +8,7 @@ themselves are pure (:mod:`lineage.export`).
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -164,7 +165,13 @@ def write_reports(model: str | None = None, *, all: bool = False, out: str | Pat
         _write(path, render_report(read_report_data(graph, model)))
         return [path]
     folder = Path(out) if out is not None else Path("reports")
-    folder.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder; --all writes one report per model into a folder",
+                         hint="give --out a new or existing folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot create the folder {folder}: {e.strerror}", hint="choose a writable --out path") from None
     written, index = [], []
     for row in graph.query("models", limit=10_000_000):
         data = read_report_data(graph, row["model"])

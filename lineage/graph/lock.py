@@ -1,7 +1,9 @@
 """The graph-wide ingest lock: a node that one writer at a time holds (``host:pid:token``).
 
 One liveness rule serves the ingest (which takes over a lock whose holder died on this
-machine) and ``lineage db unlock`` (which never breaks a live lock)."""
+machine) and ``lineage db unlock`` (which never breaks a live lock). Every operation that
+deletes from the graph takes the same lock (:func:`clear_graph`): a clear during an ingest
+once deleted the lock and the models under the ingest, which then reported success."""
 
 from __future__ import annotations
 
@@ -45,3 +47,23 @@ class IngestLock:
             self.graph.query("release_ingest_lock", owner=self.owner)
         except LineageError:
             pass
+
+
+def clear_graph(graph) -> None:
+    """Delete every node and relationship of ``graph`` (the schema stays), holding the ingest lock.
+
+    Raises
+    ------
+    GraphError
+        When an ingest (or another clear) holds the lock and its holder may be alive; the
+        message names the holder and nothing is deleted.
+    """
+    try:
+        lock = IngestLock(graph).__enter__()
+    except GraphError as e:
+        raise GraphError(f"cannot clear the database: {e.message}",
+                         hint="wait for that ingest to finish; nothing was deleted") from None
+    try:
+        graph.query("clear_graph_locked")
+    finally:
+        lock.__exit__(None, None, None)

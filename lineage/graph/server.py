@@ -171,17 +171,43 @@ def _write_conf(s: Settings) -> Path:
 
 # -- process bookkeeping -----------------------------------------------------
 
+def _is_our_server(s: Settings, pid: int) -> bool:
+    """``pid`` runs this state folder's Neo4j (its entry point with our ``--home-dir``) as this user."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        owner = os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return False
+    # Only our server counts: a recycled pid belonging to something else does not.
+    return owner == os.getuid() and ENTRY_POINT in args and f"--home-dir={_home(s)}" in args
+
+
+def _find_server(s: Settings) -> int | None:
+    """The pid of this state folder's server found among the running processes, or None."""
+    try:
+        pids = sorted(int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit())
+    except OSError:
+        return None
+    return next((pid for pid in pids if _is_our_server(s, pid)), None)
+
+
 def _read_pid(s: Settings) -> int | None:
+    """The server's pid: the pid file's, checked against the process it names; when the file is
+    missing, damaged or names another process, the server is looked up among the processes (and
+    the file rewritten), so a damaged file never makes a running server look stopped (#21)."""
     try:
         pid = int(_pid_file(s).read_text().strip())
     except (OSError, ValueError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return None
-    # Only our server counts: a recycled pid belonging to something else does not.
-    return pid if ENTRY_POINT in cmdline and str(_home(s)) in cmdline else None
+        pid = None
+    if pid is not None and _is_our_server(s, pid):
+        return pid
+    found = _find_server(s)
+    if found is not None:
+        try:
+            _pid_file(s).write_text(str(found))
+        except OSError:
+            pass  # the answer stands; the file is repaired next time
+    return found
 
 
 def _port_open(port: int) -> bool:

@@ -128,7 +128,9 @@ def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None, meta: d
         p.update({k: getattr(prov, k) for k in PROVENANCE_FIELDS})
         p.update(provenance_key=prov.comparability_key(),
                  generation=json.dumps(prov.generation.model_dump(mode="json"), sort_keys=True),
-                 n_empty=d.n_empty, degenerate=d.degenerate)
+                 n_empty=d.n_empty, degenerate=d.degenerate,
+                 # a DNA file is the user's claim, an extracted DNA our measurement: reports must tell them apart
+                 dna_source="file" if e.source_kind == "dna" else "extracted")
     return p
 
 
@@ -194,7 +196,7 @@ def ingest(
 
     t0 = time.perf_counter()
     emit = progress or (lambda event, info: None)
-    m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+    m = manifest if isinstance(manifest, Manifest) else load_manifest(manifest, api_key_prefixes=settings.api_key_prefixes)
     runner = make_executor(executor, address)
     batch = _prepare_batch(m, settings, runner.configure(extract_config, dna_dim=settings.dna_dim), emit)
     with Graph(settings) as g:
@@ -205,9 +207,13 @@ def ingest(
             _check_declarations(batch, existing)
             rep = _start_run(g, m, batch)
             rep.unknown_parents = list(batch.unknown_parents)
-            _load_models(g, batch, existing, rep, settings, force=force, emit=emit, runner=runner)
-            emit("phase", {"name": "analyse"})
-            _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
+            try:
+                _load_models(g, batch, existing, rep, settings, force=force, emit=emit, runner=runner)
+                emit("phase", {"name": "analyse"})
+                _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
+            except BaseException as e:
+                _abort_run(g, rep, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
+                raise
             _finish_run(g, rep)
     rep.seconds = time.perf_counter() - t0
     return rep
@@ -218,6 +224,15 @@ def _check_declarations(batch: "_Batch", existing: list[dict]) -> None:
     from lineage.manifest import check_declared_lineage, unknown_parents
 
     in_batch = {e.id for e, _ in batch.entries}
+    import logging
+
+    from lineage.manifest import lookalike_ids
+
+    known = [r["id"] for r in existing]
+    known_set = set(known)
+    for new, other in lookalike_ids([e.id for e, _ in batch.entries if e.id not in known_set], known):
+        logging.getLogger("lineage").warning("warning: model id %s looks like the id %s but is another model (invisible, look-alike or "
+                    "compatibility characters); check the manifest", ascii(new), ascii(other))
     graph_parents = {r["id"]: list(r.get("declared_parents") or []) for r in existing if r["id"] not in in_batch}
     check_declared_lineage([e for e, _ in batch.entries], graph_parents, origin="manifest")
     enriched = Manifest(models=[e for e, _ in batch.entries]) if batch.entries else batch.manifest
@@ -275,6 +290,17 @@ def _finish_run(g, rep: "IngestReport") -> None:
     props = {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
              "status": "partial" if rep.failures else "ok", "n_failed": rep.n_failed}
     g.query("upsert_run", run_id=rep.run_id, props=props)
+
+
+def _abort_run(g, rep: "IngestReport", status: str) -> None:
+    """Mark a run that stopped half-way as ``failed`` or ``interrupted``: a run left ``running``
+    looks alive forever (#21). Best effort: the graph may be what failed."""
+    props = {"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "status": status,
+             "n_failed": rep.n_failed}
+    try:
+        g.query("upsert_run", run_id=rep.run_id, props=props)
+    except LineageError:
+        pass
 
 
 def _already_loaded(prev: dict | None, entry: ManifestEntry, prov: Provenance | None) -> bool:

@@ -120,6 +120,15 @@ def plot_tree(
         raise CacheError(f"cannot create the folder {stem.parent}: {e.strerror or e}",
                          hint="choose another --out folder") from None
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    from lineage.errors import LineageError
+    from lineage.io import check_output_path
+
+    try:
+        for p in paths:  # never into a device or over a directory
+            check_output_path(p)
+    except LineageError:
+        plt.close(fig)
+        raise
     try:
         fig.savefig(paths[0], dpi=110)
         fig.savefig(paths[1])
@@ -199,6 +208,10 @@ def write_tree(
     tree = build_tree(ids, X, method=method, root=root, outgroup=outgroup, metric=metric)
     out = Path(out)
     nwk = out / "tree.nwk"
+    from lineage.io import check_output_path
+
+    for p in (nwk, out / "tree.png", out / "tree.svg"):  # all refused before any is written
+        check_output_path(p)
     atomic_write_text(nwk, tree.to_newick() + "\n")
     png, svg = plot_tree(tree, out / "tree", families=fam,
                          title=f"{method.upper()} tree of {len(ids)} models ({root} root)")

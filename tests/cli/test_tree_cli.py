@@ -81,7 +81,7 @@ def test_eval_prints_the_table(zoo):
 
 def test_eval_refuses_dna_missing_from_truth(zoo, tmp_path):
     tmp, pop, paths = zoo
-    stray = save_dna(DNA(model_id="stranger", vector=np.zeros(128, np.float32), provenance=PROV),
+    stray = save_dna(DNA(model_id="stranger", vector=np.linspace(-1, 1, 128, dtype=np.float32), provenance=PROV),
                      tmp_path / "s.dna.json")
     r = CliRunner().invoke(get_app(), ["eval", "--truth", str(tmp / "truth.json"), *paths, str(stray)])
     assert r.exit_code == 1 and "'stranger'" in r.output

@@ -61,9 +61,9 @@ def server(tmp_path_factory):
 
 
 def test_endpoint_dna_equals_local_dna(server, tmp_path, monkeypatch):
-    monkeypatch.setenv("TINY_KEY", KEY)
+    monkeypatch.setenv("LINEAGE_KEY_TINY", KEY)
     ex = Extractor(CFG, tmp_path)
-    entry = ManifestEntry(id="api-model", endpoint=server["url"], endpoint_model="tiny", api_key_env="TINY_KEY")
+    entry = ManifestEntry(id="api-model", endpoint=server["url"], endpoint_model="tiny", api_key_env="LINEAGE_KEY_TINY")
     d_api = ex.extract(entry)
     d_local = ex.extract(server["model"])
     assert np.array_equal(d_api.vector, d_local.vector)  # same answers through HTTP as in-process
@@ -73,9 +73,9 @@ def test_endpoint_dna_equals_local_dna(server, tmp_path, monkeypatch):
 
 
 def test_missing_key_and_bad_model_are_clear(server, tmp_path, monkeypatch):
-    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
+    monkeypatch.delenv("LINEAGE_KEY_NO_SUCH", raising=False)
     ex = Extractor(CFG, tmp_path)
-    with pytest.raises(ModelLoadError, match="NO_SUCH_KEY"):
-        ex.extract(ManifestEntry(id="x", endpoint=server["url"], endpoint_model="tiny", api_key_env="NO_SUCH_KEY"))
+    with pytest.raises(ModelLoadError, match="LINEAGE_KEY_NO_SUCH"):
+        ex.extract(ManifestEntry(id="x", endpoint=server["url"], endpoint_model="tiny", api_key_env="LINEAGE_KEY_NO_SUCH"))
     with pytest.raises(GenerationError, match="HTTP 404"):
         ex.extract(ManifestEntry(id="y", endpoint=server["url"], endpoint_model="other"))

@@ -109,12 +109,12 @@ def entry(server, name: str, model_id: str | None = None, **kw) -> ManifestEntry
 
 @pytest.fixture()
 def key(monkeypatch):
-    monkeypatch.setenv("TINY_KEY", KEY)
+    monkeypatch.setenv("LINEAGE_KEY_TINY", KEY)
 
 
 def test_the_endpoint_profile_is_the_served_folder_s_profile(server, key, tmp_path):
     t0 = time.perf_counter()
-    ep = model_evidence(entry(server, "tiny", api_key_env="TINY_KEY"), cache_dir=tmp_path, on_error="raise").logits
+    ep = model_evidence(entry(server, "tiny", api_key_env="LINEAGE_KEY_TINY"), cache_dir=tmp_path, on_error="raise").logits
     seconds = time.perf_counter() - t0
     local = logits_profile(server["folder"], cache_dir=tmp_path)
     # another id space: never compared by id with the local profile
@@ -136,7 +136,7 @@ def test_the_endpoint_profile_is_the_served_folder_s_profile(server, key, tmp_pa
     stranger = compare_logits(ep, logits_profile(server["other"], cache_dir=tmp_path))
     assert stranger.mode == "top1" and stranger.agreement < 0.5 and stranger.shared_errors < 0.5
     # two endpoints serving the same tokenizer share the id space: Jensen-Shannon between them
-    copy = model_evidence(entry(server, "tiny-copy", api_key_env="TINY_KEY"), cache_dir=tmp_path).logits
+    copy = model_evidence(entry(server, "tiny-copy", api_key_env="LINEAGE_KEY_TINY"), cache_dir=tmp_path).logits
     assert copy.tokenizer == ep.tokenizer and copy.key != ep.key
     pair = compare_logits(ep, copy)
     assert pair.mode == "jsd" and pair.distance == pytest.approx(0.0, abs=1e-6)
@@ -144,14 +144,14 @@ def test_the_endpoint_profile_is_the_served_folder_s_profile(server, key, tmp_pa
 
 
 def test_a_server_allowing_five_logprobs_gives_a_top5_profile(server, key, tmp_path):
-    ep = model_evidence(entry(server, "tiny-k5", api_key_env="TINY_KEY"), cache_dir=tmp_path).logits
+    ep = model_evidence(entry(server, "tiny-k5", api_key_env="LINEAGE_KEY_TINY"), cache_dir=tmp_path).logits
     assert ep.topk_ids.shape[1] == 5
     same = compare_logits(ep, logits_profile(server["folder"], cache_dir=tmp_path))
     assert same.agreement == pytest.approx(1.0)
 
 
 def test_the_cache_is_reused_and_never_holds_the_key(server, key, tmp_path):
-    e = entry(server, "tiny", api_key_env="TINY_KEY")
+    e = entry(server, "tiny", api_key_env="LINEAGE_KEY_TINY")
     n0 = len(server["state"]["echo"])
     first = model_evidence(e, cache_dir=tmp_path).logits
     n1 = len(server["state"]["echo"])
@@ -182,11 +182,11 @@ def test_a_server_without_logprobs_leaves_the_channel_absent_with_its_reason(ser
 
 
 def test_a_missing_key_or_a_bad_url_is_a_one_line_user_error(server, tmp_path, monkeypatch):
-    monkeypatch.delenv("NO_SUCH_KEY", raising=False)
-    with pytest.raises(InputError, match=r"NO_SUCH_KEY.*\(logits channel\)$"):
-        model_evidence(entry(server, "tiny", api_key_env="NO_SUCH_KEY"), cache_dir=tmp_path, on_error="raise")
-    ev = model_evidence(entry(server, "tiny", api_key_env="NO_SUCH_KEY"), cache_dir=tmp_path, on_error="record")
-    assert ev.logits is None and "NO_SUCH_KEY" in ev.errors["logits"]
+    monkeypatch.delenv("LINEAGE_KEY_NO_SUCH", raising=False)
+    with pytest.raises(InputError, match=r"LINEAGE_KEY_NO_SUCH.*\(logits channel\)$"):
+        model_evidence(entry(server, "tiny", api_key_env="LINEAGE_KEY_NO_SUCH"), cache_dir=tmp_path, on_error="raise")
+    ev = model_evidence(entry(server, "tiny", api_key_env="LINEAGE_KEY_NO_SUCH"), cache_dir=tmp_path, on_error="record")
+    assert ev.logits is None and "LINEAGE_KEY_NO_SUCH" in ev.errors["logits"]
     bad = ManifestEntry(id="ftp", endpoint="ftp://127.0.0.1/v1", endpoint_model="tiny")
     with pytest.raises(InputError, match=r"^model 'ftp': endpoint .* is not an http\(s\) URL \(logits channel\)$"):
         model_evidence(bad, cache_dir=tmp_path, on_error="raise")
@@ -200,7 +200,7 @@ def test_ingest_stores_the_endpoint_channel_and_the_population_reads_it(server, 
     manifest.write_text(json.dumps({"models": [
         {"id": "local", "path": str(server["folder"])},
         {"id": "other", "path": str(server["other"])},
-        {"id": "api", "endpoint": server["url"], "endpoint_model": "tiny", "api_key_env": "TINY_KEY"},
+        {"id": "api", "endpoint": server["url"], "endpoint_model": "tiny", "api_key_env": "LINEAGE_KEY_TINY"},
         {"id": "api-plain", "endpoint": server["url"], "endpoint_model": "no-logprobs"}]}))
     cfg = ExtractConfig(n_probes=6, generation=GenerationConfig(max_new_tokens=8), device="cpu", batch_size=1)
     rep = ingest(manifest, settings=settings, extract_config=cfg)

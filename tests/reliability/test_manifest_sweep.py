@@ -24,7 +24,7 @@ pytestmark = pytest.mark.neo4j
 WRONG: dict[object, list] = {
     str: [12345, 1.5, True, ["a", "b"], {"k": "v"}],
     Path: [12345, ["a"], {"k": "v"}],
-    dt.date: ["2024-13-45", "yesterday", [2024, 1, 1], {"year": 2024}],
+    dt.date: ["2024-13-45", "yesterday", [2024, 1, 1], {"year": 2024}, 0],  # 0 was read as 1970-01-01
     int: ["many", 1.5, ["1"], {"k": 1}],
     bool: ["perhaps", 2, [True], {"k": True}],
     list: [{"k": "v"}, 12345, [1, ["nested"]]],

@@ -15,6 +15,13 @@ URLS = {
     "token_only": f"https://{SECRET}@api.example.com/v1",
     "query_key": f"https://api.example.com/v1?api_key={SECRET}",
     "query_token": f"https://api.example.com/v1?foo=1&access_token={SECRET}",
+    # a secret needs no telling name, and a fragment is where OAuth puts tokens
+    "fragment_token": f"https://api.example.com/v1#access_token={SECRET}",
+    "query_k": f"https://api.example.com/v1?k={SECRET}",
+    "query_code": f"https://api.example.com/v1?code={SECRET}",
+    "query_secret_as_name": f"https://api.example.com/v1?{SECRET}",
+    "allowed_then_other": f"https://api.example.com/v1?api-version=2024-06-01&x={SECRET}",
+    "secret_in_api_version": f"https://api.example.com/v1?api-version=-{SECRET}",
 }
 
 

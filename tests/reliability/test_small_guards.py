@@ -119,13 +119,14 @@ def test_tree_picture_shows_ids_with_dollars_and_escapes(tmp_path):
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_full_disk_while_drawing_the_tree_is_one_line(tmp_path):
+def test_tree_picture_into_a_device_is_refused_before_anything_is_written(tmp_path):
     files = [str(dna_file(tmp_path / f"d{i}.json", f"m{i}")) for i in range(4)]
     out = tmp_path / "out"
     out.mkdir()
-    (out / "tree.png").symlink_to("/dev/full")  # every write there fails with ENOSPC
+    (out / "tree.png").symlink_to("/dev/full")  # a device is never written into, nor replaced
     proc = run_cli("tree", *files, "--out", str(out))
-    assert_one_line_error(proc, "cannot write the tree picture", "No space left")
+    assert_one_line_error(proc, str(out / "tree.png"), "not a regular file")
+    assert sorted(p.name for p in out.iterdir()) == ["tree.png"] and (out / "tree.png").is_symlink()
 
 
 def test_directory_given_as_dna_file_to_tree(tmp_path):
