@@ -40,6 +40,7 @@ def demo_cmd(
     render_rows(res.family_speeds, Format.table, title="family evolution speed (DNA distance per year)")
     render_rows(res.accuracy, Format.table,
                 title="accuracy against the zoo's true genealogy (fpr 0.05; blind = dates only)")
+    render_rows(res.policy, Format.table, title="policy check: lineage check --policy sample (docs/licences.md)")
     print(f"tree picture: {res.tree_png} (and .svg, .nwk)")
     print(f"Neo4j Browser: {res.browser_link}")
     print(f"  (log in as {s.neo4j_user}; `lineage db browser` says where the password is; "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 from lineage.licences.policy import CheckResult
 
@@ -33,6 +34,8 @@ def to_sarif(result: CheckResult, *, tool_version: str = "", policy_uri: str | N
     """The SARIF 2.1.0 log of ``result`` as JSON text."""
     pol = result.policy
     uri = policy_uri or pol.path or "policy.yaml"
+    if Path(uri).is_absolute():  # a SARIF artifact location is a URI: absolute paths as file:// URIs
+        uri = Path(uri).as_uri()
     rules = []
     index = {}
     for i, r in enumerate(pol.rules):

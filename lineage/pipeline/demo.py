@@ -36,6 +36,8 @@ class DemoResult:
     notes: list[str] = field(default_factory=list)
     #: seconds each step took, in order: zoo, Neo4j, ingest, answers
     stages: dict[str, float] = field(default_factory=dict)
+    #: findings of the shipped sample policy (``lineage check --policy sample``) on the demo's graph
+    policy: list[dict] = field(default_factory=list)
 
 
 def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_probes: int = 100,
@@ -85,6 +87,10 @@ def run_demo(settings: Settings, *, profile: str = "smol", seed: int = 0, n_prob
             family_speeds=g.query("family_speed"), accuracy=accuracy_rows(g, settings, zoo.truth_path),
             tree_png=tree_dir / "lineage-tree.png", browser_link=query_link(settings, "lineage_graph", {"model_id": chosen}),
             seconds=0.0, server=st)
+        from lineage.graph.licences import check_policy
+        from lineage.licences.policy import resolve_policy
+
+        result.policy = check_policy(resolve_policy("sample"), graph=g).rows()
     stages["answers"] = time.monotonic() - t
     result.seconds, result.stages = time.monotonic() - t0, stages
     return result

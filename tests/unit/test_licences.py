@@ -316,6 +316,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_structure(tmp_path):
     assert [(r["ruleId"], r["ruleIndex"], r["level"]) for r in res] == [("drop", 0, "error"), ("unk", 1, "note")]
     assert res[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == "model:m1"
     assert res[0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 3
+    assert res[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (tmp_path / "p.yaml").as_uri()
     # the schema is not vacuous: a broken log fails it
     for broken in ({**log, "version": "2.0.0"}, {"version": "2.1.0"},
                    {**log, "runs": [{**run, "results": [{**res[0], "level": "fatal"}]}]},
