@@ -215,3 +215,30 @@ def test_a_depth_upscaled_child_is_told_from_a_pruned_one():
     assert got["up"] == ("a", "upscaled")
     assert got["pr"] == ("a", "pruned")
     assert "a" not in got and "u" not in got
+
+
+def test_a_declared_parent_is_tested_as_named_in_advance():
+    """A child whose distance to its declared parent passes the per-pair test but not the
+    correction over 200 candidates: declared, it keeps its parent (one hypothesis named in
+    advance); undeclared, the same pair is not enough to invent one."""
+    from lineage.core.channels.relatedness import fit_null
+
+    n = 200
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((n, 128)).astype(np.float32)
+    null = fit_null(X)
+    direction = rng.standard_normal(128)
+    direction /= np.linalg.norm(direction)
+    # place the child where the per-pair p is 1e-3: related at 0.01, not after Holm over 200
+    lo, hi = 0.0, 30.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if null.tail_p_value(mid) < 1e-3 else (lo, mid)  # distance to m0 is mid
+    child = (X[0] + lo * direction).astype(np.float32)
+    ids = [f"m{i}" for i in range(n)] + ["child"]
+    X2 = np.vstack([X, child[None, :]])
+    declared = [[] for _ in range(n)] + [["m0"]]
+    with_decl = analyse_population(ids, X2, declared_parents=declared, fpr=0.01)
+    blind = analyse_population(ids, X2, fpr=0.01)
+    assert with_decl.parent_of()["child"] == "m0"
+    assert blind.parent_of()["child"] is None

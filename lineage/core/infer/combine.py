@@ -459,6 +459,9 @@ def infer_with_evidence(
     family_p: dict[tuple[int, int], float] = {}  # (member, other) -> adjusted p in member's family
     related: list[tuple[int, int, PairEvidence]] = []
     for (a, b), pa, pb in zip(keys, adj_a.tolist(), adj_b.tolist()):
+        # a declared pair is a hypothesis named in advance, not a choice among N - 1: its own p counts
+        if b in declared[a] or a in declared[b]:
+            pa = pb = judged[(a, b)].p_value
         family_p[(a, b)], family_p[(b, a)] = pa, pb
         if min(pa, pb) <= fpr:
             related.append((a, b, _adjusted(judged[(a, b)], min(pa, pb))))
@@ -470,8 +473,9 @@ def infer_with_evidence(
         ch = np.array([x for a, b in behaviour for x in (b, a)])
         dd = pair_distances(X, pa, ch, metric=metric)
         lps = local_p_values(X, pa, dd, metric=metric)
-        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni)
-            lps = np.minimum(1.0, (n - 1) * lps)
+        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
+            named = np.array([p_ in declared[c_] for p_, c_ in zip(pa.tolist(), ch.tolist())], dtype=bool)
+            lps = np.where(named, lps, np.minimum(1.0, (n - 1) * lps))
         for p_, c_, lp in zip(pa.tolist(), ch.tolist(), lps.tolist()):
             local[(p_, c_)] = lp
 

@@ -5,7 +5,8 @@ The problem is a minimum spanning arborescence (Edmonds) on a candidate graph:
 * candidates for a child ``c`` are its ``k`` nearest DNA neighbours ``p`` that are
   *plausibly related*: the p-value of ``d(p, c)`` against the null of unrelated models,
   Holm-adjusted over the child's ``N - 1`` candidates (:mod:`lineage.core.infer.selection`),
-  is at most ``fpr``, so the chance of a false parent stays at ``fpr`` whatever ``N`` is;
+  is at most ``fpr``, so the chance of a false parent stays at ``fpr`` whatever ``N`` is
+  (a parent the metadata declares is a hypothesis named in advance: its own p counts);
 * the edge must also pass a local test from the parent's side (its distance among the
   candidate's own distances to the population: :func:`lineage.core.infer.selection.local_p_values`),
   so a hub (a centroid, an average, a degenerate DNA, close to everyone) is no one's parent;
@@ -136,15 +137,20 @@ def infer_parents(
     declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
         else [set() for _ in range(n)]
     no_parent_cost = null.threshold(fpr)
-    pvals = null.tail_p_value(nn_distances)
-    if correction == "holm":
-        pvals = holm_adjust(pvals, n - 1)
+    raw = null.tail_p_value(nn_distances)
+    pvals = holm_adjust(raw, n - 1) if correction == "holm" else raw
+    # a declared parent is a hypothesis named in advance, not a choice among N - 1: its own p counts
+    for c in range(n):
+        for r, p in enumerate(nn_indices[c].tolist()):
+            if p in declared[c]:
+                pvals[c, r] = raw[c, r]
     local = np.zeros_like(pvals)
     if X is not None:
         cand = np.nonzero(pvals <= fpr)
         local[cand] = local_p_values(X, nn_indices[cand], nn_distances[cand], metric=metric)
-        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni)
-            local = np.minimum(1.0, (n - 1) * local)
+        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
+            named = np.array([[p in declared[c] for p in row] for c, row in enumerate(nn_indices.tolist())], dtype=bool)
+            local = np.where(named, local, np.minimum(1.0, (n - 1) * local))
     tau = max(null.scale * 0.5, 1e-12)
 
     # candidate edges: (cost, parent, child, distance, p)
