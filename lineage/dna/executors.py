@@ -269,8 +269,22 @@ def make_executor(name: "ExecutorName | str | LocalExecutor | RayExecutor" = "lo
             raise ConfigError("a cluster address is for the ray executor", hint="choose the ray executor, or drop the address")
         return LocalExecutor()
     if name == "ray":
-        return RayExecutor(address)
+        return RayExecutor(check_ray_address(address))
     raise ConfigError(f"unknown executor {name!r}", hint="use local or ray")
+
+
+def check_ray_address(address: str | None) -> str | None:
+    """``address`` when it can name a Ray cluster (``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``,
+    the port 1 to 65535); else one :class:`ConfigError`. Checked before anything connects:
+    ``127.0.0.1:99999`` once made the connect wait forever."""
+    if address is None or address == "auto":
+        return address
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--address {address[:80]!r} is not a Ray cluster address",
+                          hint="use auto, HOST:6379 or ray://HOST:10001 (a port from 1 to 65535)")
+    return address
 
 
 def extract_each(extractor: "Extractor", entries: Sequence, executor: LocalExecutor | RayExecutor,

@@ -144,3 +144,17 @@ def test_an_endpoint_that_never_answers_gives_up_at_its_deadline():
             src.generate(["hello"], [0], GenerationConfig(max_new_tokens=4), lambda *a: None)
         assert time.monotonic() - t0 < 10
         src.close()
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("address", ["127.0.0.1:99999", "127.0.0.1:0", "head", "ray://:10001", "host:port"])
+def test_a_ray_address_that_names_no_cluster_is_refused_before_any_connect(address, tmp_path, graph):
+    import time
+
+    rows = population(tmp_path, n=3)
+    t0 = time.monotonic()
+    proc = run_cli("ingest", str(jsonl(tmp_path / "m.jsonl", rows)), "--executor", "ray", "--address", address)
+    # the option's own check catches a malformed address, the executor's a port out of range
+    assert_one_line_error(proc, address, "not a Ray")
+    assert time.monotonic() - t0 < 60  # refused at once: it once waited forever
+    assert counts(graph) == {}
