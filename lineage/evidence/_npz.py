@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lineage.errors import CacheError
+from lineage.errors import CacheError, LineageError
 from lineage.seal import Seal
 
 log = logging.getLogger("lineage")
@@ -84,3 +84,33 @@ def read_npz(path: Path, fmt: str, *, seal: Seal) -> tuple[dict, dict[str, np.nd
         _warned.add(seen)
         log.warning("warning: cached profile %s is not trusted (%s); it is rebuilt", path, why)
     return None
+
+
+def verified_or_rebuilt(key: str | None, load, rebuild, rebuilt_key):
+    """A cached profile read back through its seal, or rebuilt from the model when the entry is
+    missing or not trusted, and then used only when the rebuild's key is still ``key`` (the
+    content the graph node was made from). The rebuilt entry is read back as stored, so the
+    answer equals that of a cache hit to the bit. Shared by the weight and next-token caches.
+
+    Parameters
+    ----------
+    key : str or None
+        The node's cache key (hex); anything else is absent.
+    load : callable () -> profile or None
+        Reads and verifies the entry.
+    rebuild : callable () -> profile, or None
+        Recomputes the profile (writing the entry); None when the model is not on this machine.
+    rebuilt_key : callable (profile) -> str
+    """
+    if not key or not all(c in "0123456789abcdef" for c in key):
+        return None
+    prof = load()
+    if prof is None and rebuild is not None:
+        try:
+            rebuilt = rebuild()
+        except LineageError:
+            return None
+        if rebuilt_key(rebuilt) != key:
+            return None  # the model changed since the node was made: not this node's profile
+        prof = load()
+    return prof

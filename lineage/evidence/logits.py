@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from lineage.core.channels.logits import LogitsProfile, top1_correct
-from lineage.errors import LineageError, ModelLoadError
-from lineage.evidence._npz import read_npz, write_npz
+from lineage.errors import ModelLoadError
+from lineage.evidence._npz import read_npz, verified_or_rebuilt, write_npz
 from lineage.seal import Seal
 
 __all__ = ["logits_profile", "endpoint_logits_profile", "cached_logits", "LOGITS_FORMAT", "TOP_K",
@@ -270,18 +270,10 @@ def cached_logits(cache_dir: str | Path, key: str | None, path: str | Path | Non
     recomputed from ``path`` (the node's local model, when still on this machine) and used only
     when its key is still ``key``. Endpoint profiles have no path and are then absent.
     """
-    if not key or not all(c in "0123456789abcdef" for c in key):
-        return None
-    cache_path, seal = _cache_path(cache_dir, key), Seal(cache_dir)
-    prof = _load(cache_path, seal)
-    if prof is None and path is not None and Path(path).exists():
-        try:
-            rebuilt = logits_profile(path, cache_dir=cache_dir)
-        except LineageError:
-            return None
-        if rebuilt.key != key:
-            return None  # the model changed since the node was made
-        prof = _load(cache_path, seal)  # as stored, so the answer equals that of a cache hit to the bit
+    here = path is not None and Path(path).exists()
+    prof = verified_or_rebuilt(
+        key, lambda: _load(_cache_path(cache_dir, key), Seal(cache_dir)),
+        (lambda: logits_profile(path, cache_dir=cache_dir)) if here else None, lambda p: p.key)
     if prof is not None:
         prof.key = key
     return prof

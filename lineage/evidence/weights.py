@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from lineage.core.channels.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
-from lineage.errors import LineageError, ModelLoadError
-from lineage.evidence._npz import read_npz, write_npz
+from lineage.errors import ModelLoadError
+from lineage.evidence._npz import read_npz, verified_or_rebuilt, write_npz
 from lineage.seal import Seal
 
 __all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
@@ -282,20 +282,11 @@ def cached_profile(cache_dir: str | Path, key: str | None, path: str | Path | No
     when the rebuilt key is ``key``: the same content the node was made from. A tampered cache
     therefore costs a rebuild, never a different answer.
     """
-    if not key or not all(c in "0123456789abcdef" for c in key):
-        return None
-    cache_path, seal = _cache_path(cache_dir, key), Seal(cache_dir)
-    prof = load_profile(cache_path, seal)
-    if prof is None and path is not None and Path(path).exists():
-        try:
-            rebuilt = weight_profile(path, cache_dir=cache_dir)
-        except LineageError:
-            return None
-        if rebuilt.signature.get("profile_key") != key:
-            return None  # the folder changed since the node was made: not this node's profile
-        # read back as stored (float32 sketches), so the answer equals that of a cache hit to the bit
-        prof = load_profile(cache_path, seal)
-    return prof
+    here = path is not None and Path(path).exists()
+    return verified_or_rebuilt(
+        key, lambda: load_profile(_cache_path(cache_dir, key), Seal(cache_dir)),
+        (lambda: weight_profile(path, cache_dir=cache_dir)) if here else None,
+        lambda p: p.signature.get("profile_key"))
 
 
 def profile_summary(prof: WeightProfile) -> dict:
