@@ -242,3 +242,28 @@ def test_a_declared_parent_is_tested_as_named_in_advance():
     blind = analyse_population(ids, X2, fpr=0.01)
     assert with_decl.parent_of()["child"] == "m0"
     assert blind.parent_of()["child"] is None
+
+
+def test_a_quantised_release_older_than_its_fine_tunes_is_their_parent():
+    """Models published quantised first (GGUF, int4) are fine-tuned from the dequantised weights:
+    a full-precision model closer to the quantised one than rounding can explain was made from
+    it (the smol zoo's SmolLM2 base is such a release). A quantised copy, farther by its own
+    rounding, is a child whatever its upload date."""
+    from tests.unit.test_weights import base, finetune, prof, quantize
+
+    a_full = base(0, n_layers=8)
+    release = quantize(a_full, bits=4, group=32)      # only the quantised release is published
+    t1, t2 = finetune(release, 1, scale=5e-4), finetune(release, 2, scale=5e-4)  # trained from its dequantised weights
+    q_copy = quantize(t1, bits=8, group=32)             # a quantised copy of t1, uploaded early
+    u = base(50, n_layers=8)
+    ids = ["release", "t1", "t2", "q_copy", "u"]
+    weights = [prof(m) for m in (release, t1, t2, q_copy, u)]
+    rng = np.random.default_rng(0)
+    centre = rng.standard_normal(16)
+    X = np.stack([centre + 0.3 * rng.standard_normal(16) for _ in range(4)] + [rng.standard_normal(16) * 3])
+    dates = [D0, D0 + dt.timedelta(days=30), D0 + dt.timedelta(days=40), D0 + dt.timedelta(days=20), D0]
+    an = analyse_population(ids, X, release_dates=dates, weights=weights, fpr=0.05, k=4)
+    got = {e.child: e.parent for e in an.parents}
+    assert got["t1"] == "release" and got["t2"] == "release"
+    assert got["q_copy"] == "t1"  # structure over its early date
+    assert "release" not in got
