@@ -82,7 +82,7 @@ def test_extract_dna_on_ray_reports_each_model_and_leaves_the_session_running(zo
     local = extract_dna(entries, config=_config(), cache_dir=tmp_path / "cache")
     events = []
     remote = extract_dna(entries, config=_config(), cache_dir=tmp_path / "cache", out=tmp_path / "dna",
-                         executor="ray", progress=lambda event, info: events.append((event, info["model"])))
+                         executor="ray", progress=lambda event, info: events.append((event, info.get("model"))))
     assert [r.dna.model_id for r in remote] == [r.report.model_id for r in remote] == [e.id for e in entries]
     assert all(r.report.n_cached == N_PROBES and r.report.n_generated == 0 for r in remote)
     for a, b in zip(local, remote):

@@ -57,7 +57,8 @@ def test_adding_a_model_never_changes_another(models, tmp_path):
 def test_extract_dna_reports_each_model_and_its_progress(models, tmp_path):
     events = []
     first = extract_dna([models["gpt2"], models["llama"]], config=CFG, cache_dir=tmp_path / "c",
-                        progress=lambda event, info: events.append((event, info["model"])))
+                        progress=lambda event, info: events.append((event, info.get("model", info.get("n_models")))))
+    assert events[0] == ("batch_start", 2)  # the count comes first, after every source was checked
     assert [r.report.model_id for r in first] == [r.dna.model_id for r in first] == ["gpt2", "llama"]
     assert all(r.report.n_generated == 10 and r.report.n_cached == 0 and r.report.n_tokens > 0 for r in first)
     starts = [m for e, m in events if e == "model_start"]
