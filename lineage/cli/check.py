@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperCommand
 
 from lineage.cli._output import error_line, info, render_rows
-from lineage.cli.options import settings_from
+from lineage.cli.options import CheckFormat, Severity, settings_from
 
 #: Exit status when the check could not run (CI tells it apart from "violations found").
 EXIT_NOT_RUN = 2
@@ -31,8 +31,8 @@ class _CheckCommand(TyperCommand):
 
 def check_cmd(
     policy: Annotated[str, typer.Option("--policy", help="Policy YAML file, or the name of a shipped policy (sample).", show_default=False)],
-    format: Annotated[str, typer.Option("--format", help="table, json or sarif (SARIF 2.1.0, for CI code-scanning views).")] = "table",
-    fail_on: Annotated[str, typer.Option("--fail-on", help="Lowest severity that fails the check: error, warning or note.")] = "error",
+    format: Annotated[CheckFormat, typer.Option("--format", help="table, json or sarif (SARIF 2.1.0, for CI code-scanning views).")] = "table",
+    fail_on: Annotated[Severity, typer.Option("--fail-on", help="Lowest severity that fails the check: error, warning or note.")] = "error",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the report to this file instead of stdout.", show_default=False)] = None,
 ) -> None:
     """Evaluate a policy's rules (shipped or your own read-only Cypher queries, with parameters and a
@@ -51,8 +51,6 @@ def check_cmd(
     from lineage.licences.sarif import to_sarif
 
     try:
-        if format not in ("table", "json", "sarif"):
-            raise ConfigError(f"--format {format!r} is not one of table, json, sarif")
         result = check_policy(resolve_policy(policy), fail_on=fail_on, settings=settings_from())
         if format == "sarif":
             text = to_sarif(result, tool_version=__version__)

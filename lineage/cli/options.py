@@ -38,6 +38,8 @@ Classifier = Literal["null", "svm", "both"]
 Dtype = Literal["auto", "float32", "bfloat16", "float16"]
 Profile = Literal["tiny", "smol"]  # lineage.zoo.profiles.PROFILES (a test keeps them equal)
 Executor = Literal["local", "ray"]  # lineage.dna.executors.ExecutorName
+CheckFormat = Literal["table", "json", "sarif"]  # lineage check's report formats
+Severity = Literal["error", "warning", "note"]  # policy rule severities (SARIF's levels)
 
 
 # -- parsers for what typer's min/max cannot say ------------------------------------------

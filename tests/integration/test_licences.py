@@ -288,8 +288,8 @@ def test_report_shows_the_licence_conflict_with_its_path(settings, graph, tmp_pa
 
 
 @pytest.mark.parametrize("args, needle", [(("--polcy", "sample"), "No such option"),
-                                          (("--policy", "sample", "--format", "xml"), "--format 'xml'"),
-                                          (("--policy", "sample", "--fail-on", "fatal"), "--fail-on: severity 'fatal'"),
+                                          (("--policy", "sample", "--format", "xml"), "'--format': Value error, 'xml' is not one of"),
+                                          (("--policy", "sample", "--fail-on", "fatal"), "'--fail-on': Value error, 'fatal' is not one of"),
                                           (("--policy", "no-such-policy"), "neither a file nor a shipped policy")])
 def test_a_check_that_cannot_start_exits_2(settings, args, needle):
     proc = _check(*args, settings=settings)
