@@ -114,7 +114,7 @@ def test_every_channel_reads_the_adapter_as_its_merged_model(pair, tmp_path):
     (lambda d: d.update(base_model_name_or_path="HuggingFaceTB/SmolLM2-135M"), "is not a model folder here"),
     (lambda d: d.update(use_dora=True), "LoRA with use_dora cannot be merged as plain LoRA"),
     (lambda d: d.update(peft_type="IA3"), "adapter type 'IA3' is not supported (only LoRA)"),
-    (lambda d: d.update(r=0), "has no positive rank r"),
+    (lambda d: d.update(r=0), "has no positive whole rank r"),
 ])
 def test_adapters_that_cannot_be_merged_faithfully_are_refused_in_one_line(pair, tmp_path, change, message):
     from lineage.loaders.hf import HFSource
