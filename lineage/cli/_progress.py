@@ -87,8 +87,11 @@ class ModelProgress:
     times the models still to come: an estimate, printed as one.
     """
 
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, clock=time.monotonic, *, announce_failures: bool = True):
+        # a command that stops at its first failure (extract) leaves the failure to its one
+        # error line, which names the model: a `failed:` line before it would be a second line
         self.clock = clock
+        self.announce_failures = announce_failures
 
     def __enter__(self):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -131,7 +134,8 @@ class ModelProgress:
             took = duration(now - self.t_model) if self.t_model is not None else "?"
             self.t_model = None
             if event == "model_failed":
-                info(f"failed: {data['model']} ({self._count()}, after {took}; the reason follows)")
+                if self.announce_failures:
+                    info(f"failed: {data['model']} ({self._count()}, after {took}; the reason follows)")
             else:
                 info(f"done: {data['model']} ({self._count()}, {took}{self._left(now)})")
         elif event == "phase":

@@ -60,7 +60,7 @@ def extract_cmd(
         dtype=dtype, batch_size=batch_size, dna_dim=dna_dim, projection_seed=projection_seed,
         generation=GenerationConfig(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                                     seed=seed, chat_template=chat_template))
-    with ModelProgress() as hook:
+    with ModelProgress(announce_failures=False) as hook:
         results = extract_dna(models, config=cfg, out=out, cache_dir=cache_dir or settings_from().cache_dir,
                               progress=hook, executor=executor, address=address)
     rows = [{"model": r.dna.model_id, "n_empty": r.dna.n_empty, "degenerate": r.dna.degenerate,
