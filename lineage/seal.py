@@ -105,16 +105,20 @@ class Seal:
             tmp = self.root / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             try:
-                os.write(fd, (secrets.token_bytes(32).hex() + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            try:
-                os.link(tmp, self.key_path)
-            except FileExistsError:
-                pass  # another process made it first: use theirs
-            finally:
-                os.unlink(tmp)
+                try:
+                    os.write(fd, (secrets.token_bytes(32).hex() + "\n").encode())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                try:
+                    os.link(tmp, self.key_path)
+                except FileExistsError:
+                    pass  # another process made it first: use theirs
+            finally:  # never leave a half-written key behind (a full disk fails the write)
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
         except OSError as e:
             raise CacheError(f"cannot create the cache key in {self.root}: {e.strerror}") from None
 
