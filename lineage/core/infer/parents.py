@@ -138,18 +138,16 @@ def infer_parents(
         else [set() for _ in range(n)]
     no_parent_cost = null.threshold(fpr)
     raw = null.tail_p_value(nn_distances)
-    pvals = holm_adjust(raw, n - 1) if correction == "holm" else raw
     # a declared parent is a hypothesis named in advance, not a choice among N - 1: its own p counts
-    for c in range(n):
-        for r, p in enumerate(nn_indices[c].tolist()):
-            if p in declared[c]:
-                pvals[c, r] = raw[c, r]
+    named = np.array([[p in declared[c] for p in row] for c, row in enumerate(nn_indices.tolist())],
+                     dtype=bool).reshape(nn_indices.shape)
+    holm = correction == "holm"
+    pvals = np.where(named, raw, holm_adjust(raw, n - 1)) if holm else raw
     local = np.zeros_like(pvals)
     if X is not None:
         cand = np.nonzero(pvals <= fpr)
         local[cand] = local_p_values(X, nn_indices[cand], nn_distances[cand], metric=metric)
-        if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
-            named = np.array([[p in declared[c] for p in row] for c, row in enumerate(nn_indices.tolist())], dtype=bool)
+        if holm:  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
             local = np.where(named, local, np.minimum(1.0, (n - 1) * local))
     tau = max(null.scale * 0.5, 1e-12)
 
