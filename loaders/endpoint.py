@@ -5,6 +5,19 @@ else ``/completions``. Requests run concurrently (threads), each retried with
 exponential backoff on connection errors, 429 and 5xx. The API key is read
 from the environment variable the manifest names and is never stored.
 
+Two bounds hold whatever the server does (#21):
+
+* **Ctrl-C** stops the requests at once. They run on daemon threads the main thread
+  waits for in short steps; on ``KeyboardInterrupt`` no new request or retry starts, the
+  client is closed, and the requests still in flight are abandoned (a daemon thread never
+  holds the process's exit). Answers reach the caller (and its cache) only from the main
+  thread, after a whole round, so nothing half-made is written.
+* **An answer's size** is capped: the body is read as a stream and a request fails, naming
+  the endpoint and the limit, past ``max_answer_bytes`` (default 4 MiB, environment
+  variable ``LINEAGE_ENDPOINT_MAX_ANSWER_BYTES``; a 64-token answer is a few hundred bytes).
+  A server once answered 20 MB per probe: 4.2 GB of memory for 10 probes. The request's
+  deadline is checked between the chunks too, so a server dripping bytes cannot outlast it.
+
 :meth:`EndpointSource.echo_logprobs` reads the prompt's own log-probabilities for the
 next-token channel (legacy ``/completions`` with ``echo`` and ``logprobs``, as vLLM's
 OpenAI-compatible server answers it). A server that refuses or ignores it raises :class:`LogprobsUnavailable`:
@@ -13,12 +26,14 @@ the channel is then absent for that model, which is not a failure of the model.
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 from lineage.dna.record import GenerationConfig
-from lineage.errors import GenerationError, ModelLoadError
+from lineage.errors import ConfigError, GenerationError, ModelLoadError
 
 from lineage.manifest import redact_url
 
@@ -28,6 +43,39 @@ __all__ = ["EndpointSource", "LogprobsUnavailable"]
 
 # The most logprobs OpenAI's legacy completions answer; vLLM's default limit (20) is above TOP_K.
 _FALLBACK_K = 5
+#: The largest answer body read from a server, unless ``LINEAGE_ENDPOINT_MAX_ANSWER_BYTES`` says otherwise.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+MAX_ANSWER_ENV = "LINEAGE_ENDPOINT_MAX_ANSWER_BYTES"
+#: How often the main thread looks up from waiting on requests (Ctrl-C is seen within this).
+_POLL_S = 0.1
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def answer_limit() -> int:
+    """The answer-size cap: ``LINEAGE_ENDPOINT_MAX_ANSWER_BYTES`` (bytes, 1024 or more), else 4 MiB."""
+    raw = os.environ.get(MAX_ANSWER_ENV)
+    if raw is None or not raw.strip():
+        return MAX_ANSWER_BYTES
+    if not raw.strip().isdigit() or int(raw) < 1024:
+        raise ConfigError(f"invalid setting {MAX_ANSWER_ENV}: needs a whole number of bytes, 1024 or more",
+                          hint=f"unset it for the default ({MAX_ANSWER_BYTES} bytes), or set e.g. {MAX_ANSWER_ENV}=8388608")
+    return int(raw)
+
+
+class _Answer:
+    """A server's answer, read whole within the size cap: what the callers use of ``httpx.Response``."""
+
+    def __init__(self, status_code: int, content: bytes, encoding: str | None):
+        self.status_code, self.content, self._encoding = status_code, content, encoding or "utf-8"
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self._encoding, errors="replace")
+
+    def json(self):
+        return json.loads(self.content)
 
 
 class LogprobsUnavailable(GenerationError):
@@ -43,7 +91,7 @@ class EndpointSource:
 
     def __init__(self, model_id: str, *, endpoint: str, endpoint_model: str, api_key_env: str | None = None,
                  concurrency: int = 8, retries: int = 5, timeout: float = 120.0, dtype: str = "float32",
-                 backoff: float = 1.0, deadline: float = 300.0):
+                 backoff: float = 1.0, deadline: float = 300.0, max_answer_bytes: int | None = None):
         from lineage.manifest import redact_url, url_credentials
 
         if not endpoint.startswith(("http://", "https://")):
@@ -67,7 +115,9 @@ class EndpointSource:
         # one request's total wait, tries and pauses included: a server that never answers once held a
         # request for 6 x 120 s (#21); each try's timeout is cut to what is left of it
         self.deadline = deadline
+        self.max_answer_bytes = max_answer_bytes if max_answer_bytes is not None else answer_limit()
         self._client = None
+        self._cancel = threading.Event()  # set on Ctrl-C: no request or retry starts after it
 
     def identity(self) -> str:
         return f"endpoint:{self.endpoint}#{self.endpoint_model}"
@@ -88,32 +138,114 @@ class EndpointSource:
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
-            self._client = None
+            client, self._client = self._client, None
+            try:
+                client.close()
+            except Exception:  # closing under requests abandoned on Ctrl-C: best effort
+                pass
 
-    def _post(self, route: str, body: dict):
+    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``[fn(x) for x in items]`` on up to ``concurrency`` daemon threads, in order.
+
+        The main thread waits in steps of 0.1 s, so Ctrl-C is seen at once: it stops every
+        request of this source (none starts after it), closes the client and propagates; the
+        requests in flight are abandoned. When a request fails, no new one starts and the
+        first failure (in ``items``' order) is raised once those in flight have ended."""
+        items = list(items)
+        results: list = [None] * len(items)
+        errors: dict[int, BaseException] = {}
+        lock, todo, stop = threading.Lock(), iter(range(len(items))), threading.Event()
+        running = [0]
+        finished = threading.Event()
+
+        def worker():
+            try:
+                while not (stop.is_set() or self._cancel.is_set()):
+                    with lock:
+                        i = next(todo, None)
+                    if i is None:
+                        return
+                    try:
+                        results[i] = fn(items[i])
+                    except BaseException as e:  # noqa: BLE001 - handed to the main thread
+                        errors[i] = e
+                        stop.set()
+            finally:
+                with lock:
+                    running[0] -= 1
+                    if running[0] == 0:
+                        finished.set()
+
+        n = min(self.concurrency, len(items))
+        if n == 0:
+            return []
+        running[0] = n
+        for _ in range(n):
+            threading.Thread(target=worker, daemon=True, name=f"lineage-endpoint-{self.model_id}").start()
+        try:
+            while not finished.wait(_POLL_S):
+                pass
+        except BaseException:  # Ctrl-C (or any interruption of the waiting thread)
+            self._cancel.set()
+            self.close()
+            raise
+        if errors:
+            raise errors[min(errors)]
+        return results
+
+    def _read(self, route: str, body: dict, timeout: float, end: float) -> _Answer:
+        """One POST, its body read as a stream within the size cap and the deadline ``end``."""
+        cap = self.max_answer_bytes
+        with self._client.stream("POST", route, json=body, timeout=timeout) as r:
+            declared = r.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise self._too_big(f"declared {int(declared):,} bytes")
+            chunks, size = [], 0
+            for chunk in r.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise self._too_big(f"more than {cap:,} bytes")
+                chunks.append(chunk)
+                if self._cancel.is_set():
+                    raise KeyboardInterrupt
+                if time.monotonic() > end:
+                    raise GenerationError(f"model {self.model_id!r}: endpoint {redact_url(self.endpoint)} did not "
+                                          f"finish its answer within {self.deadline:g} s",
+                                          hint="check that the server is up")
+            return _Answer(r.status_code, b"".join(chunks), r.encoding)
+
+    def _too_big(self, what: str) -> GenerationError:
+        return GenerationError(f"model {self.model_id!r}: endpoint {redact_url(self.endpoint)} answered {what}, "
+                               f"above the limit of {self.max_answer_bytes:,} bytes per answer",
+                               hint=f"check the server (a completion of max_new_tokens is far smaller); "
+                                    f"raise the limit with {MAX_ANSWER_ENV}")
+
+    def _post(self, route: str, body: dict) -> _Answer:
         """POST ``body``, retried with backoff on connection errors, 429 and 5xx; the first other
-        answer (4xx included: the caller says what it means)."""
+        answer (4xx included: the caller says what it means). An answer over the size cap fails
+        at once (a server that sends one will send it again)."""
         import httpx
 
         delay, last, tries = self.backoff, "", 0
         end = time.monotonic() + self.deadline
         for attempt in range(self.retries + 1):
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self._cancel.is_set():
                 break
             tries += 1
             try:
-                r = self._client.post(route, json=body, timeout=min(self.timeout, left))
+                r = self._read(route, body, min(self.timeout, left), end)
                 if r.status_code == 429 or r.status_code >= 500:
                     last = f"HTTP {r.status_code}"
                 else:
                     return r
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, RuntimeError) as e:  # RuntimeError: the client closed under it on Ctrl-C
                 last = type(e).__name__
             if attempt < self.retries:
-                time.sleep(max(0.0, min(delay, end - time.monotonic())))
+                self._cancel.wait(max(0.0, min(delay, end - time.monotonic())))
                 delay = min(delay * 2, 30.0)
+        if self._cancel.is_set():
+            raise KeyboardInterrupt
         raise GenerationError(f"model {self.model_id!r}: endpoint {redact_url(self.endpoint)} failed after "
                               f"{tries} tries in {self.deadline:g} s at most ({last or 'no answer'})",
                               hint="check that the server is up")
@@ -182,13 +314,12 @@ class EndpointSource:
         ks = list(dict.fromkeys((top_k, min(top_k, _FALLBACK_K))))
         for n, k in enumerate(ks):  # the first prompt finds the k the server answers
             try:
-                first = self._echo(prompts[0], k)
+                first = self._map(lambda p: self._echo(p, k), prompts[:1])[0]
                 break
             except LogprobsUnavailable:
                 if n == len(ks) - 1:
                     raise
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            rest = list(pool.map(lambda p: self._echo(p, k), prompts[1:]))
+        rest = self._map(lambda p: self._echo(p, k), prompts[1:])
         return k, [first, *rest]
 
     def generate(self, prompts: Sequence[str], indices: Sequence[int], gen: GenerationConfig,
@@ -197,11 +328,10 @@ class EndpointSource:
         stats = GenerationStats(batch_size=self.concurrency)
         t0 = time.perf_counter()
         step = self.concurrency * 4  # persist progress every few rounds of requests
-        with ThreadPoolExecutor(self.concurrency) as pool:
-            for s in range(0, len(prompts), step):
-                res = list(pool.map(lambda p: self._one(p, gen), prompts[s:s + step]))
-                stats.n_tokens += sum(n for _, n in res)
-                on_batch(list(indices[s:s + step]), [a for a, _ in res], [n for _, n in res])
+        for s in range(0, len(prompts), step):
+            res = self._map(lambda p: self._one(p, gen), prompts[s:s + step])
+            stats.n_tokens += sum(n for _, n in res)
+            on_batch(list(indices[s:s + step]), [a for a, _ in res], [n for _, n in res])
         stats.seconds = time.perf_counter() - t0
         return stats
 

@@ -30,6 +30,9 @@ class _Group(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # typer turns it into a silent exit 130: say what happened
+            print("interrupted", file=sys.stderr)
+            raise
         except LineageError as e:
             if _debug():
                 raise
@@ -93,12 +96,12 @@ def version_cmd() -> None:
 
 def _register() -> None:
     from lineage.cli import db, demo, eval as eval_cmd, extract, ingest, query, tree, zoo  # noqa: F401
-    from lineage.cli import check, export, report
+    from lineage.cli import check, export, import_metadata, report
 
     from lineage.cli.options import connection_callback
 
     app.callback()(connection_callback)
-    for mod in (db, zoo, extract, tree, eval_cmd, ingest, query, demo, export, report, check):
+    for mod in (db, zoo, extract, tree, eval_cmd, ingest, import_metadata, query, demo, export, report, check):
         mod.register(app)
 
 

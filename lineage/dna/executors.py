@@ -23,6 +23,13 @@ Failures, and why they are handled where they are:
 * a task that still fails after its retries becomes a ``GenerationError`` for that
   model (recorded as failed; a rerun resumes from the cache).
 
+Connecting to a cluster has a deadline (#21: a well-formed but unreachable ``--address``
+once waited for ever, deaf to Ctrl-C): the head's port is first tried with a plain TCP
+connect (10 s at most), then ``ray.init`` runs on a daemon thread the caller waits for in
+short steps, up to ``LINEAGE_RAY_CONNECT_TIMEOUT`` seconds in all (default 60). Either
+failing is one :class:`~lineage.errors.ConfigError` naming the address. Starting a new local
+cluster (no address) is not bounded this way: there is nothing to reach.
+
 Ray is an optional extra (``pip install 'lineage[ray]'``) and is imported only when a
 ``RayExecutor`` is used.
 
@@ -37,6 +44,10 @@ Example
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
 from typing import Any, Callable, Iterator, Literal, Sequence
 
 from lineage.dna.extract import ExtractConfig, Extractor, ExtractReport, ExtractResult, entry_from
@@ -53,6 +64,69 @@ MAX_RETRIES = 3
 #: Tries to start a new local cluster: on a busy machine Ray's raylet gives its agents a
 #: hard-coded 15 s to start and otherwise aborts (ray-project/ray#65983); a retry usually passes.
 START_ATTEMPTS = 3
+#: Seconds a connect to an existing cluster may take, unless ``LINEAGE_RAY_CONNECT_TIMEOUT`` says otherwise.
+CONNECT_TIMEOUT = 60.0
+CONNECT_TIMEOUT_ENV = "LINEAGE_RAY_CONNECT_TIMEOUT"
+#: The TCP probe of the head's port, at most (within the connect deadline).
+PROBE_TIMEOUT = 10.0
+
+
+def connect_timeout() -> float:
+    """``LINEAGE_RAY_CONNECT_TIMEOUT`` (seconds, 1 to 3600), else 60."""
+    raw = (os.environ.get(CONNECT_TIMEOUT_ENV) or "").strip()
+    if not raw:
+        return CONNECT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 1 <= value <= 3600:
+        raise ConfigError(f"invalid setting {CONNECT_TIMEOUT_ENV}: needs a number of seconds from 1 to 3600",
+                          hint=f"unset it for the default ({CONNECT_TIMEOUT:g} s)")
+    return value
+
+
+def _unreachable(address: str, why: str, seconds: float) -> ConfigError:
+    return ConfigError(f"cannot connect to the Ray cluster at {address} within {seconds:g} s ({why})",
+                       hint=f"check --address (HOST:6379 or ray://HOST:10001), that the head is up and reachable "
+                            f"from here, or allow longer with {CONNECT_TIMEOUT_ENV}")
+
+
+def probe_address(address: str, timeout: float) -> None:
+    """Open (and close) a TCP connection to ``address``'s host and port within ``timeout``
+    seconds; one :class:`ConfigError` naming the address when that fails."""
+    import socket
+
+    rest = address[len("ray://"):] if address.startswith("ray://") else address
+    host, _, port = rest.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except socket.timeout:
+        raise _unreachable(address, "no answer to a TCP connect", timeout) from None
+    except OSError as e:
+        raise _unreachable(address, e.strerror or type(e).__name__, timeout) from None
+
+
+def _bounded(fn: Callable[[], Any], seconds: float, address: str, shown: float) -> None:
+    """Run ``fn`` on a daemon thread; its exception, or a ConfigError when it takes longer
+    than ``seconds`` (the thread is then abandoned: a daemon never holds the process's exit)."""
+    done, box = threading.Event(), {}
+
+    def body():
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised on the caller's thread
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=body, daemon=True, name="lineage-ray-connect").start()
+    end = time.monotonic() + seconds
+    while not done.wait(0.1):
+        if time.monotonic() > end:
+            raise _unreachable(address, "the cluster did not answer", shown)
+    if "error" in box:
+        raise box["error"]
 
 
 class LocalExecutor:
@@ -123,11 +197,30 @@ class RayExecutor:
             raise ConfigError("the ray executor needs Ray, which is not installed",
                               hint="pip install 'lineage[ray]' (or pip install 'ray>=2.40'), or use the local executor") from None
         if not ray.is_initialized():
+            target = self.address or os.environ.get("RAY_ADDRESS") or None
+            remote = target not in (None, "auto", "local")
+            if remote:
+                seconds = connect_timeout()
+                end = time.monotonic() + seconds
+                probe_address(target, min(PROBE_TIMEOUT, seconds))
+                # the connect runs off the main thread: Ray's note that it cannot set its SIGTERM handler
+                # there, and its core's retry chatter (C++ warnings), would bury the one error line
+                os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")
+                logging.getLogger("ray._private.worker").addFilter(
+                    lambda r: "SIGTERM handler is not set" not in r.getMessage())
             for attempt in range(START_ATTEMPTS):
                 try:
-                    ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
-                             configure_logging=False)
+                    def init():
+                        ray.init(address=self.address, log_to_driver=False, include_dashboard=False,
+                                 configure_logging=False)
+
+                    if remote:
+                        _bounded(init, max(1.0, end - time.monotonic()), target, seconds)
+                    else:
+                        init()
                     break
+                except ConfigError:
+                    raise
                 except Exception as e:  # Ray raises bare Exception when a local node fails to start
                     ray.shutdown()
                     if attempt + 1 < START_ATTEMPTS and not isinstance(e, (ConnectionError, ValueError)):

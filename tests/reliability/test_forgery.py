@@ -257,3 +257,30 @@ def test_forged_answers_change_no_dna(how, baseline, settings, graph, tmp_path, 
     _assert_unchanged(graph, base)
     assert str(victim) in caplog.text and "not trusted" in caplog.text
     assert ResponseCache(cache).load(victim.stem, len(genuine)) == genuine  # regenerated and sealed again
+
+
+def test_a_forgery_sealed_with_the_real_key_would_change_the_dna(baseline, settings, graph, tmp_path, caplog):
+    """The boundary, shown: an attacker who can read ``cache.key`` (the cache owner's own account)
+    seals forged answers exactly as lineage does, and they are trusted, so a1's DNA changes. This
+    is what the five tampers above are refused for: were the seal check not there, they would
+    change the answer too, so the suite above tests something real."""
+    from lineage.dna.cache import ResponseCache
+
+    base = baseline["answers"]
+    cache, s = _warm_copy(baseline, "answers", tmp_path, settings)
+    entries = {json.loads(p.read_text())["model_id"]: p for p in (cache / "responses").glob("*.json")}
+    victim = entries["a1"]
+    mine = json.loads(victim.read_text())
+    forged = _forged_answers(len(mine["answers"]))
+    meta = {k: v for k, v in mine.items() if k not in ("format", "n_done", "answers", "seal")}
+    ResponseCache(cache).save(victim.stem, forged, meta)  # the real key's seal
+    with caplog.at_level("WARNING", logger="lineage"):
+        rep = ingest(base["manifest"], settings=s, extract_config=EXTRACT)
+    assert rep.n_failed == 0, rep.failures
+    assert "not trusted" not in caplog.text  # accepted as genuine
+    answer = _answer(graph)
+    assert answer["dnas"].keys() == base["answer"]["dnas"].keys()
+    assert not np.allclose(answer["dnas"]["a1"], base["answer"]["dnas"]["a1"])  # the forgery changed a1's DNA
+    for other in ("a0", "b0", "b1", "c0"):
+        assert np.allclose(answer["dnas"][other], base["answer"]["dnas"][other])
+    assert ResponseCache(cache).load(victim.stem, len(forged)) == forged  # and it stays, trusted
