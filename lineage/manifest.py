@@ -143,7 +143,7 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=host, query="", fragment="").geturl()
 
 
-Relation = Literal["finetune", "adapter", "merge", "quantized", "distillation", "pruned"]
+Relation = Literal["finetune", "adapter", "merge", "quantized", "distillation", "pruned", "upscaled", "vocab", "permuted"]
 
 
 class ManifestEntry(BaseModel):

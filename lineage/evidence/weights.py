@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lineage.core.channels.weights import SKETCH_RANK, SKETCH_ROWS, WeightProfile, profile_from_matrices
+from lineage.core.channels.weights import (PROBE_STRINGS, SKETCH_RANK, SKETCH_ROWS, UNIT_LAYERS, WeightProfile,
+                                           profile_from_matrices)
 from lineage.errors import ModelLoadError
 from lineage.evidence._npz import read_npz, verified_or_rebuilt, write_npz
 from lineage.seal import Seal
@@ -29,7 +30,8 @@ from lineage.seal import Seal
 __all__ = ["weight_profile", "weights_available", "cached_profile", "profile_summary", "exact_distance",
            "exact_refiner", "PROFILE_FORMAT"]
 
-PROFILE_FORMAT = f"lineage-weights/2:{SKETCH_ROWS}x{SKETCH_RANK}"
+# 3: unit signatures for the matched (permutation-invariant) test; older entries are rebuilt, never misread
+PROFILE_FORMAT = f"lineage-weights/3:{SKETCH_ROWS}x{SKETCH_RANK}:units{UNIT_LAYERS}x{len(PROBE_STRINGS)}:f16"
 
 
 def weights_available(path: str | Path | None) -> bool:
@@ -82,6 +84,30 @@ def _hash_vocab(tokenizer_json: str) -> str | None:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def _probe_ids_json(tokenizer_json: str) -> dict[str, int] | None:
+    """Token string -> id for the probe strings of the matched test, from a ``tokenizer.json``
+    text (its model vocabulary), or None when it has none."""
+    try:
+        vocab = json.loads(tokenizer_json).get("model", {}).get("vocab")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(vocab, list):  # unigram models list [piece, score] in id order
+        vocab = {v[0]: i for i, v in enumerate(vocab) if isinstance(v, list) and v}
+    if not isinstance(vocab, dict):
+        return None
+    return {s: int(vocab[s]) for s in PROBE_STRINGS if isinstance(vocab.get(s), int)}
+
+
+def _probe_ids(folder: Path) -> dict[str, int] | None:
+    tj = folder / "tokenizer.json"
+    if not tj.is_file():
+        return None
+    try:
+        return _probe_ids_json(tj.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
 def _config_signature(cfg: dict) -> dict:
     pick = lambda *names: next((cfg[n] for n in names if n in cfg), None)  # noqa: E731
     return {
@@ -104,7 +130,11 @@ def _gguf_profile(path: Path, name: str) -> WeightProfile:
     signature = {**_config_signature(model.config.to_dict()), "tokenizer": _vocab_hash_of(tok)}
     n_params = sum(int(v.size) for k, v in mats.items() if k != "lm_head.weight" or not model.config.tie_word_embeddings)
     del model
-    return profile_from_matrices(mats, signature, n_params=n_params, skip=("lm_head.weight",))
+    try:
+        probes = _probe_ids_json(tok.backend_tokenizer.to_str())
+    except AttributeError:
+        probes = None
+    return profile_from_matrices(mats, signature, n_params=n_params, skip=("lm_head.weight",), probe_ids=probes)
 
 
 def _model_files(folder: Path, name: str):
@@ -200,11 +230,15 @@ def _matrices(files: list[Path], adapter, name: str) -> _LazyMatrices:
 
 def _save(path: Path, prof: WeightProfile, seconds: float, seal: Seal) -> None:
     keys = list(prof.sketches)
+    unit_layers = sorted(prof.units)
     meta = {"format": PROFILE_FORMAT, "signature": prof.signature, "stats": prof.stats, "seconds": seconds,
             "keys": [[r, l] for r, l in keys], "norms2": [prof.norms2[k] for k in keys],
-            "shapes": [list(prof.shapes[k]) for k in keys]}
+            "shapes": [list(prof.shapes[k]) for k in keys],
+            "unit_layers": unit_layers, "unit_parts": list(prof.unit_parts), "unit_probes": list(prof.unit_probes)}
+    units = (np.stack([prof.units[i] for i in unit_layers]).astype(np.float16) if unit_layers
+             else np.zeros((0, 0, 0, 0), dtype=np.float16))
     write_npz(path, "weight profile", meta, seal=seal,
-              sketches=np.stack([prof.sketches[k] for k in keys]).astype(np.float32))
+              sketches=np.stack([prof.sketches[k] for k in keys]).astype(np.float32), units=units)
 
 
 def load_profile(path: Path, seal: Seal) -> WeightProfile | None:
@@ -216,9 +250,11 @@ def load_profile(path: Path, seal: Seal) -> WeightProfile | None:
     meta, arrays = got
     sk = arrays["sketches"].astype(np.float64)
     keys = [(r, l) for r, l in meta["keys"]]
+    units = arrays["units"]
     return WeightProfile(signature=meta["signature"], sketches=dict(zip(keys, sk)),
                          norms2=dict(zip(keys, meta["norms2"])), shapes={k: tuple(s) for k, s in zip(keys, meta["shapes"])},
-                         stats=meta["stats"])
+                         stats=meta["stats"], units={int(i): units[x] for x, i in enumerate(meta["unit_layers"])},
+                         unit_parts=tuple(meta["unit_parts"]), unit_probes=tuple(meta["unit_probes"]))
 
 
 def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, model_id: str | None = None) -> WeightProfile:
@@ -259,10 +295,13 @@ def weight_profile(path: str | Path, *, cache_dir: str | Path | None = None, mod
     else:
         mats = _matrices(files, adapter, name)
         signature = _signature(config_folder)
+        probes = _probe_ids(config_folder)
         if adapter is not None:
             signature["tokenizer"] = _vocab_hash(adapter.tokenizer_folder)
+            probes = _probe_ids(adapter.tokenizer_folder)
         # a tied output head repeats the embedding: skip it so it is not counted twice
-        prof = profile_from_matrices(mats, signature, n_params=mats.n_params(), skip=("lm_head.weight",))
+        prof = profile_from_matrices(mats, signature, n_params=mats.n_params(), skip=("lm_head.weight",),
+                                     probe_ids=probes)
     prof.signature["profile_key"] = key
     if cache_path is not None:
         _save(cache_path, prof, time.perf_counter() - t0, seal)

@@ -119,6 +119,14 @@ def _run_operator(r: Recipe, tmp: Path, parent_dirs: list[Path], parent_keys: li
         return operators.quantize(parent_dirs[0], tmp, seed=seed, **kw)
     if r.op == "merge":
         return operators.merge(parent_dirs, tmp, seed=seed, **kw)
+    if r.op == "permute":
+        return operators.permute(parent_dirs[0], tmp, seed=seed, **kw)
+    if r.op == "vocab":
+        return operators.vocab_extend(parent_dirs[0], tmp, seed=seed, **kw)
+    if r.op == "upscale":
+        return operators.upscale(parent_dirs[0], tmp, seed=seed, **kw)
+    if r.op == "noise":
+        return operators.noise(parent_dirs[0], tmp, seed=seed, **kw)
     if r.op in ("prune", "distill"):
         # teacher answers are generated from the parent's key and seed only, so siblings share them
         pairs = _teacher(parent_dirs[0], parent_keys[0], kw.pop("teacher"), seed, work)

@@ -309,3 +309,247 @@ def load_tokenizer(path: Path):
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
+
+
+# ---- derivations that hide (issue 20): permuted, vocabulary-extended, up-scaled, noised -----------
+
+def _perm(gen: torch.Generator, n: int) -> torch.Tensor:
+    return torch.randperm(n, generator=gen)
+
+
+def _head_index(order: torch.Tensor, head_dim: int) -> torch.Tensor:
+    """Row indices that reorder whole heads of ``head_dim`` rows (head ``order[i]`` goes to slot ``i``)."""
+    return (order[:, None] * head_dim + torch.arange(head_dim)[None, :]).reshape(-1)
+
+
+def _query_heads(gen: torch.Generator, kv_order: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Query-head order consistent with a key/value-head order under grouped-query attention:
+    the groups move with their key/value head, the query heads inside a group may be shuffled."""
+    n_rep = n_heads // len(kv_order)
+    out = []
+    for g in kv_order.tolist():
+        inner = _perm(gen, n_rep)
+        out.extend((g * n_rep + inner).tolist())
+    return torch.tensor(out)
+
+
+def _permute_llama(sd: dict, cfg, gen: torch.Generator, residual: bool) -> dict:
+    d = cfg.hidden_size
+    n_heads = cfg.num_attention_heads
+    n_kv = getattr(cfg, "num_key_value_heads", None) or n_heads
+    hd = getattr(cfg, "head_dim", None) or d // n_heads
+    r = _perm(gen, d) if residual else torch.arange(d)
+    out = {}
+    for k, v in sd.items():
+        out[k] = v.clone()
+    for k, v in sd.items():
+        if k.endswith(("embed_tokens.weight", "lm_head.weight")):
+            out[k] = v[:, r].clone()
+        elif k.endswith(("norm.weight", "layernorm.weight")) and v.ndim == 1 and v.shape[0] == d:
+            out[k] = v[r].clone()
+    for i in range(cfg.num_hidden_layers):
+        p = f"model.layers.{i}."
+        kv_order = _perm(gen, n_kv)
+        q_rows = _head_index(_query_heads(gen, kv_order, n_heads), hd)
+        kv_rows = _head_index(kv_order, hd)
+        for name, rows in (("q_proj", q_rows), ("k_proj", kv_rows), ("v_proj", kv_rows)):
+            w = sd[p + f"self_attn.{name}.weight"]
+            out[p + f"self_attn.{name}.weight"] = w[rows][:, r].clone()
+            if p + f"self_attn.{name}.bias" in sd:
+                out[p + f"self_attn.{name}.bias"] = sd[p + f"self_attn.{name}.bias"][rows].clone()
+        w = sd[p + "self_attn.o_proj.weight"]
+        out[p + "self_attn.o_proj.weight"] = w[r][:, q_rows].clone()
+        if p + "self_attn.o_proj.bias" in sd:
+            out[p + "self_attn.o_proj.bias"] = sd[p + "self_attn.o_proj.bias"][r].clone()
+        units = _perm(gen, sd[p + "mlp.up_proj.weight"].shape[0])
+        for name in ("gate_proj", "up_proj"):
+            out[p + f"mlp.{name}.weight"] = sd[p + f"mlp.{name}.weight"][units][:, r].clone()
+            if p + f"mlp.{name}.bias" in sd:
+                out[p + f"mlp.{name}.bias"] = sd[p + f"mlp.{name}.bias"][units].clone()
+        out[p + "mlp.down_proj.weight"] = sd[p + "mlp.down_proj.weight"][r][:, units].clone()
+        if p + "mlp.down_proj.bias" in sd:
+            out[p + "mlp.down_proj.bias"] = sd[p + "mlp.down_proj.bias"][r].clone()
+    return out
+
+
+def _permute_gpt2(sd: dict, cfg, gen: torch.Generator, residual: bool) -> dict:
+    d = cfg.n_embd
+    n_heads = cfg.n_head
+    hd = d // n_heads
+    r = _perm(gen, d) if residual else torch.arange(d)
+    out = {k: v.clone() for k, v in sd.items()}
+    for k, v in sd.items():
+        if k.endswith(("wte.weight", "wpe.weight", "lm_head.weight")):
+            out[k] = v[:, r].clone()
+        elif k.split(".")[-2].startswith("ln_") and v.ndim == 1:  # ln_1, ln_2, ln_f weight and bias
+            out[k] = v[r].clone()
+    for i in range(cfg.n_layer):
+        p = f"transformer.h.{i}."
+        heads = _head_index(_perm(gen, n_heads), hd)
+        # Conv1D stores (in, out); c_attn's output packs [q | k | v], each reordered by the same heads
+        cols = torch.cat([heads, heads + d, heads + 2 * d])
+        out[p + "attn.c_attn.weight"] = sd[p + "attn.c_attn.weight"][r][:, cols].clone()
+        out[p + "attn.c_attn.bias"] = sd[p + "attn.c_attn.bias"][cols].clone()
+        out[p + "attn.c_proj.weight"] = sd[p + "attn.c_proj.weight"][heads][:, r].clone()
+        out[p + "attn.c_proj.bias"] = sd[p + "attn.c_proj.bias"][r].clone()
+        units = _perm(gen, sd[p + "mlp.c_fc.weight"].shape[1])
+        out[p + "mlp.c_fc.weight"] = sd[p + "mlp.c_fc.weight"][r][:, units].clone()
+        out[p + "mlp.c_fc.bias"] = sd[p + "mlp.c_fc.bias"][units].clone()
+        out[p + "mlp.c_proj.weight"] = sd[p + "mlp.c_proj.weight"][units][:, r].clone()
+        out[p + "mlp.c_proj.bias"] = sd[p + "mlp.c_proj.bias"][r].clone()
+    return out
+
+
+@torch.no_grad()
+def permute(parent: Path, out: Path, *, seed: int, residual: bool = True) -> dict:
+    """Function-preserving permutation: the same function under other weights.
+
+    Imitates an upload that hides its provenance (Zhu et al. 2025 and REEF, ICLR 2025,
+    discuss it): in every layer the MLP's hidden units are reordered (rows of the up and
+    gate projections, columns of the down projection; GPT-2's ``Conv1D`` stores the
+    transpose), the attention heads are reordered (query, key and value heads together,
+    keeping grouped-query groups intact), and, with ``residual`` (default), the residual
+    basis is permuted consistently everywhere: the columns of every matrix that reads the
+    residual stream, the rows of every matrix that writes it, the token (and position)
+    embeddings' columns and the norms' weights and biases (RMSNorm and LayerNorm commute
+    with a permutation of their features). Logits are unchanged up to float rounding.
+    """
+    model, tok = load(parent)
+    gen = torch.Generator().manual_seed(seed)
+    sd = model.state_dict()
+    mt = model.config.model_type
+    if mt == "llama":
+        new = _permute_llama(sd, model.config, gen, residual)
+    elif mt == "gpt2":
+        new = _permute_gpt2(sd, model.config, gen, residual)
+    else:
+        raise ValueError(f"permute knows llama and gpt2 layouts, not {mt!r}")
+    model.load_state_dict(new)
+    model.tie_weights()
+    save(model, tok, out)
+    return {"residual": residual, "params": n_params(model)}
+
+
+def _extended_tokenizer_json(tokenizer_json: str, text: str, n_new: int) -> tuple[str, list[str]]:
+    """``tokenizer.json`` with ``n_new`` tokens added to a byte-level BPE: the most frequent
+    adjacent pairs of tokens of ``text`` whose concatenation is not yet a token become new
+    merges (appended, so existing merges keep their priority) and new vocabulary entries
+    (ids after the existing ones), as continued BPE training on new-language text does."""
+    from collections import Counter
+
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tokenizer_json)
+    model = spec["model"]
+    if model.get("type") != "BPE":
+        raise ValueError("vocab extension needs a BPE tokenizer")
+    backend = Tokenizer.from_str(tokenizer_json)
+    vocab = model["vocab"]
+    pairs: Counter = Counter()
+    for word in text.split():
+        toks = backend.encode(" " + word, add_special_tokens=False).tokens
+        pairs.update(zip(toks, toks[1:]))
+    added: list[str] = []
+    next_id = max(max(vocab.values()), max((a["id"] for a in spec.get("added_tokens", [])), default=-1)) + 1
+    for (a, b), _ in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(added) == n_new:
+            break
+        if a + b in vocab:
+            continue
+        vocab[a + b] = next_id
+        next_id += 1
+        model["merges"].append([a, b] if model["merges"] and isinstance(model["merges"][0], list) else f"{a} {b}")
+        added.append(a + b)
+    return json.dumps(spec, ensure_ascii=False), added
+
+
+def vocab_extend(parent: Path, out: Path, *, seed: int, topic: str, n_new: int = 32, steps: int = 0,
+                 lr: float = 1e-3, batch_size: int = 8, block: int = 64, flatten: bool = False) -> dict:
+    """Vocabulary extension: new tokens, new embedding rows, optionally a little training.
+
+    Imitates language or domain adaptation (Chinese-LLaMA, many "extended tokenizer"
+    releases): the parent's BPE tokenizer gains ``n_new`` merges learned on ``topic``'s
+    text (:func:`_extended_tokenizer_json`), the input embeddings (and an untied output
+    head) gain rows for them (transformers' mean-and-covariance initialisation), and with
+    ``steps > 0`` all weights train briefly on ``topic`` so the new rows are used. The
+    existing tokens keep their ids and vectors until that training.
+    """
+    model, tok = load(parent)
+    out.mkdir(parents=True, exist_ok=True)
+    tok.save_pretrained(out)
+    text = corpus.text(topic)
+    new_json, added = _extended_tokenizer_json((out / "tokenizer.json").read_text(encoding="utf-8"), text, n_new)
+    (out / "tokenizer.json").write_text(new_json, encoding="utf-8")
+    tok = load_tokenizer(out)
+    torch.manual_seed(seed)
+    model.resize_token_embeddings(len(tok))
+    loss = None
+    if steps > 0:
+        loss = train(model, lm_examples(tok, text, block, flatten), steps=steps, lr=lr, batch_size=batch_size,
+                     seed=seed, pad_id=tok.pad_token_id or 0)
+    save(model, tok, out)
+    return {"n_new_tokens": len(added), "vocab_size": len(tok), "final_loss": None if loss is None else round(loss, 4),
+            "params": n_params(model)}
+
+
+def upscale(parent: Path, out: Path, *, seed: int, overlap: int, heal_steps: int = 0, heal_topic: str | None = None,
+            lr: float = 1e-3, batch_size: int = 8, block: int = 64, flatten: bool = False) -> dict:
+    """Depth up-scaling (SOLAR 10.7B): two copies of the layer stack, the first without its last
+    ``overlap`` layers and the second without its first ``overlap``, stacked (``n`` layers become
+    ``2 (n - overlap)``), then optionally healed by ``heal_steps`` of training on ``heal_topic``.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    model, tok = load(parent)
+    cfg = AutoConfig.from_pretrained(parent)
+    n = cfg.num_hidden_layers
+    if not 0 < overlap < n:
+        raise ValueError(f"overlap must be between 1 and {n - 1}")
+    order = list(range(0, n - overlap)) + list(range(overlap, n))
+    prefix = _layer_prefix(cfg.model_type)
+    sd = model.state_dict()
+    state = {k: v for k, v in sd.items() if not k.startswith(prefix)}
+    for new, old in enumerate(order):
+        for k, v in sd.items():
+            if k.startswith(f"{prefix}{old}."):
+                state[f"{prefix}{new}.{k[len(prefix) + len(str(old)) + 1:]}"] = v.clone()
+    cfg.num_hidden_layers = len(order)
+    if getattr(cfg, "layer_types", None):
+        cfg.layer_types = [cfg.layer_types[i] for i in order]
+    if cfg.model_type == "gpt2":
+        cfg.n_layer = len(order)
+    torch.manual_seed(seed)
+    big = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    missing, unexpected = big.load_state_dict(state, strict=False)
+    if unexpected or any(not k.endswith(("attn.bias", "attn.masked_bias", "lm_head.weight")) for k in missing):
+        raise ValueError(f"up-scaling lost tensors: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    big.tie_weights()
+    big.generation_config = model.generation_config
+    del model
+    loss = None
+    if heal_steps > 0:
+        loss = train(big, lm_examples(tok, corpus.text(heal_topic or "text"), block, flatten), steps=heal_steps,
+                     lr=lr, batch_size=batch_size, seed=seed, pad_id=tok.pad_token_id or 0)
+    save(big, tok, out)
+    return {"layers": order, "n_layers": len(order), "final_loss": None if loss is None else round(loss, 4),
+            "params": n_params(big)}
+
+
+@torch.no_grad()
+def noise(parent: Path, out: Path, *, seed: int, scale: float = 0.01) -> dict:
+    """Weights plus Gaussian noise of ``scale`` times each tensor's own standard deviation.
+
+    Imitates a perturbation meant to break exact-hash and near-duplicate matching while
+    keeping the model's behaviour (1% of each matrix's spread barely moves the logits).
+    Every floating-point tensor with more than one element is perturbed, norms included.
+    """
+    model, tok = load(parent)
+    gen = torch.Generator().manual_seed(seed)
+    seen: set[int] = set()
+    for p in model.parameters():  # parameters() yields a tied tensor once
+        if id(p) in seen or p.numel() < 2 or not p.dtype.is_floating_point:
+            continue
+        seen.add(id(p))
+        p.add_(torch.randn(p.shape, generator=gen) * float(p.std()) * scale)
+    save(model, tok, out)
+    return {"scale": scale, "params": n_params(model)}

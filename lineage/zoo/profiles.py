@@ -23,13 +23,22 @@ RELATION = {
     "prune": "pruned",
     "merge": "merge",
     "distill": "distillation",
+    # derivations that hide (issue 20): the first three are kinds of their own; noise is a
+    # full-rank small change of every weight made without data, which the lineage records as
+    # what it is to a user: a modified copy whose weights all moved, the relation of a full
+    # fine-tune (no test on weights tells small isotropic noise from a short fine-tune, and
+    # nothing downstream, licences included, treats the two differently)
+    "permute": "permuted",
+    "vocab": "vocab",
+    "upscale": "upscaled",
+    "noise": "finetune",
 }
 
 
 @dataclass(frozen=True)
 class Recipe:
     id: str
-    op: str  # scratch | smollm2 | finetune | lora | quantize | prune | merge | distill
+    op: str  # scratch | smollm2 | finetune | lora | quantize | prune | merge | distill | permute | vocab | upscale | noise
     parents: tuple[str, ...] = ()
     kwargs: dict = field(default_factory=dict)
     organisation: str = "zoo-lab"
@@ -79,6 +88,22 @@ TINY: tuple[Recipe, ...] = (
     Recipe("tiny-llama-system-distilled", "distill", ("tiny-llama-system",),
            kwargs=dict(arch="gpt2", width=48, layers=2, heads=4, steps=150, lr=1e-2, teacher=_T_TEACH),
            organisation="distillery", declared="undocumented"),
+    # derivations that hide (issue 20), cheap: no training or a few steps
+    # the same function under other weights: MLP units, heads and the residual basis reordered;
+    # published without naming its source, as a provenance-hiding upload would be
+    Recipe("tiny-llama-system-permuted", "permute", ("tiny-llama-system",), organisation="shufflers",
+           declared="undocumented"),
+    # 32 new BPE merges learned on another topic, new embedding rows, 10 steps on that topic
+    Recipe("tiny-gpt2-text-vocab", "vocab", ("tiny-gpt2-text",),
+           kwargs=dict(topic="maths", n_new=32, steps=10, lr=1e-3, flatten=True), organisation="langadapt",
+           licence="mit"),
+    # SOLAR-style depth up-scaling: layers 0,1 + 1,2 (3 -> 4 layers), healed 10 steps
+    Recipe("tiny-llama-system-upscaled", "upscale", ("tiny-llama-system",),
+           kwargs=dict(overlap=1, heal_steps=10, heal_topic="system", lr=1e-3, flatten=True),
+           organisation="upscalers"),
+    # 1% Gaussian noise on every tensor of a merged-LoRA model, published without naming its source
+    Recipe("tiny-gpt2-text-shout-noised", "noise", ("tiny-gpt2-text-shout",), kwargs=dict(scale=0.01),
+           organisation="noisemakers", licence="mit", declared="undocumented"),
 )
 
 # ---- smol: the real SmolLM2-135M-Instruct and its derivatives, plus three unrelated bases ---------

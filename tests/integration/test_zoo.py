@@ -18,7 +18,11 @@ import yaml
 from lineage.manifest import load_manifest, load_truth
 from lineage.zoo import build_zoo
 
-RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
+# the smol profile's relations; the tiny one adds the derivations that hide (issue 20): a
+# function-preserving permutation, a vocabulary extension and a depth up-scaling (its noised
+# copy's relation is "finetune", lineage.zoo.profiles.RELATION says why)
+SMOL_RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
+RELATIONS = SMOL_RELATIONS | {"permuted", "vocab", "upscaled"}
 PROBE = "This module provides functions for working with"
 
 
@@ -73,9 +77,11 @@ def _load(path: Path):
 
 
 @torch.no_grad()
-def _logits(path: Path) -> torch.Tensor:
+def _logits(path: Path, ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Logits on PROBE (tokenized by ``path``'s own tokenizer unless ``ids`` are given)."""
     model, tok = _load(path)
-    ids = tok(PROBE, return_tensors="pt")["input_ids"]
+    if ids is None:
+        ids = tok(PROBE, return_tensors="pt")["input_ids"]
     return model(input_ids=ids).logits[0]
 
 
@@ -88,12 +94,18 @@ def test_every_derivative_loads_and_answers_differently_from_its_parents(zoo):
     derived = [m for m in zoo.models if m.parents]
     assert {m.relation for m in derived} == RELATIONS
     for m in derived:
-        child = _logits(m.path)
-        assert torch.isfinite(child).all(), m.id
+        assert torch.isfinite(_logits(m.path)).all(), m.id
         for p in m.parents:
-            parent = _logits(models[p].path)
-            assert child.shape == parent.shape, (m.id, p)  # every operator keeps the parent's tokenizer
-            assert (child - parent).abs().max() > 1e-3, f"{m.id} answers like its parent {p}"
+            ids = _load(models[p].path)[1](PROBE, return_tensors="pt")["input_ids"]  # the parent's tokens
+            parent, child = _logits(models[p].path, ids), _logits(m.path, ids)
+            if m.op == "vocab":  # the extended vocabulary: the parent's tokens plus 32 new ones
+                assert child.shape[1] == parent.shape[1] + 32, m.id
+                child = child[:, : parent.shape[1]]
+            assert child.shape == parent.shape, (m.id, p)  # every other operator keeps the parent's tokenizer
+            if m.op == "permute":  # function-preserving: the same logits from other weights
+                assert torch.allclose(child, parent, atol=1e-4), f"{m.id} computes another function than {p}"
+            else:
+                assert (child - parent).abs().max() > 1e-3, f"{m.id} answers like its parent {p}"
 
 
 def _state(path: Path) -> dict[str, torch.Tensor]:
@@ -144,6 +156,32 @@ def test_operators_leave_their_own_fingerprints(zoo):
     ft = by_op["finetune"]
     fs, ps = _state(ft.path), _state(models[ft.parents[0]].path)
     assert all(not torch.equal(fs[k], ps[k]) for k in fs if k.endswith("attn.c_attn.weight"))
+
+    # permute: every matrix reordered, none changed in its values (the multiset is kept)
+    pm = by_op["permute"]
+    cs, ps = _state(pm.path), _state(models[pm.parents[0]].path)
+    mats = [k for k in ps if ps[k].ndim == 2 and k != "lm_head.weight"]
+    assert mats and all(not torch.equal(cs[k], ps[k]) for k in mats)
+    assert all(torch.equal(cs[k].reshape(-1).sort().values, ps[k].reshape(-1).sort().values) for k in mats)
+
+    # vocab: 32 new embedding rows, the old ids keep their tokens
+    vo = by_op["vocab"]
+    cs, ps = _state(vo.path), _state(models[vo.parents[0]].path)
+    assert cs["transformer.wte.weight"].shape[0] == ps["transformer.wte.weight"].shape[0] + 32
+    old_vocab = json.loads((models[vo.parents[0]].path / "tokenizer.json").read_text())["model"]["vocab"]
+    new_vocab = json.loads((vo.path / "tokenizer.json").read_text())["model"]["vocab"]
+    assert all(new_vocab[t] == i for t, i in old_vocab.items()) and len(new_vocab) == len(old_vocab) + 32
+
+    # upscale: SOLAR-style, layers 0,1 + 1,2 of a 3-layer parent
+    up = by_op["upscale"]
+    assert (AutoConfig.from_pretrained(up.path).num_hidden_layers
+            == 2 * (AutoConfig.from_pretrained(models[up.parents[0]].path).num_hidden_layers - 1))
+
+    # noise: every matrix moved by about 1% of its spread
+    no = by_op["noise"]
+    cs, ps = _state(no.path), _state(models[no.parents[0]].path)
+    for k in (k for k in ps if ps[k].ndim == 2 and k != "lm_head.weight"):
+        assert 0.005 < float((cs[k] - ps[k]).std() / ps[k].std()) < 0.02, k
 
 
 def test_roots_are_unrelated_architectures_and_tokenizers(zoo):
@@ -284,7 +322,7 @@ def test_smol_zoo_holds_real_smollm2_and_its_derivatives(tmp_path_factory):
     model, tok = _load(root.path)
     assert tok.chat_template
     family = [m for m in res.models if m.family == SMOL_ROOT and m.parents]
-    assert len(family) >= 6 and {m.relation for m in family} == RELATIONS
+    assert len(family) >= 6 and {m.relation for m in family} == SMOL_RELATIONS
     for m in family:
         assert torch.isfinite(_logits(m.path)).all()
 

@@ -57,7 +57,32 @@ def test_smol_derives_smollm2_by_every_operator():
             family.add(r.id)
     derived = [r for r in recipes if r.id in family and r.parents]
     assert len(derived) >= 6
-    assert {r.op for r in derived} == set(RELATION)
+    # every operator except the derivations that hide, which only the tiny profile has so far
+    assert {r.op for r in derived} == set(RELATION) - HIDING
+
+
+HIDING = {"permute", "vocab", "upscale", "noise"}
+
+
+def test_tiny_has_one_derivation_that_hides_of_each_kind():
+    tiny = PROFILES["tiny"]
+    hiding = [r for r in tiny if r.op in HIDING]
+    assert sorted(r.op for r in hiding) == sorted(HIDING)
+    roots = {r.id for r in tiny if not r.parents}
+    family = {r.id: (r.id if not r.parents else None) for r in tiny}
+    for r in tiny:
+        if r.parents:
+            family[r.id] = family[r.parents[0]]
+    assert all(family[r.id] in roots for r in hiding)
+    # a permuted or noised upload is made to hide its source: neither names it
+    assert all(r.declared == "undocumented" for r in hiding if r.op in ("permute", "noise"))
+    assert {RELATION[op] for op in HIDING} == {"permuted", "vocab", "upscaled", "finetune"}
+    # the recipes before them are unchanged in number and order (their seeds derive from their ids)
+    assert [r.id for r in tiny[:10]] == ["tiny-gpt2-text", "tiny-llama-system", "tiny-gpt2-text-maths",
+                                        "tiny-gpt2-text-shout", "tiny-gpt2-text-polite-adapter",
+                                        "tiny-gpt2-text-maths-bullets", "tiny-gpt2-text-merged",
+                                        "tiny-gpt2-text-maths-int4", "tiny-llama-system-pruned",
+                                        "tiny-llama-system-distilled"]
 
 
 def test_corpora_are_distinct_deterministic_and_styled():
