@@ -97,7 +97,10 @@ def _same(field_: str, a: Any, b: Any) -> bool:
     def norm(v):
         if field_ == "base_models":
             return sorted(str(x).strip().lower() for x in v)
-        if field_ in ("licence", "quantisation"):
+        if field_ == "licence":  # `license: other` + `license_name: x` (stored `other: x`) agrees with `x`
+            key = str(v).strip().lower()
+            return key.split(":", 1)[1].strip() if key.startswith("other:") else key
+        if field_ == "quantisation":
             return str(v).strip().lower()
         if field_ == "architecture":
             key = str(v).strip().lower().replace("_", "").replace("-", "")

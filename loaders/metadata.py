@@ -11,7 +11,7 @@ matter is not valid YAML contributes nothing, and each says so in a warning.
 Readers (tier in brackets; the docs page docs/metadata.md lists every key):
 
 - :func:`read_card` [card]: the ``README.md`` front matter in the folder, or beside a file
-  (license, base_model, base_model_relation, tags, extra_gated_prompt, model_name, family,
+  (license, and license_name when license is ``other``: stored as ``other: <name>``; base_model, base_model_relation, tags, extra_gated_prompt, model_name, family,
   organisation, release_date);
 - :func:`read_gguf` [header]: the GGUF key/values and tensor table, not the tensors
   (general.*, <arch>.block_count / embedding_length / context_length, file_type, the
@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from lineage.licences.table import other_licence
 
 __all__ = ["Fact", "Metadata", "read_metadata", "read_card", "read_gguf", "read_config", "read_safetensors",
            "read_adapter_config", "TIERS", "MAX_CARD_BYTES", "MAX_GGUF_HEADER_BYTES"]
@@ -63,7 +65,7 @@ MAX_TEXT = 4000
 MAX_TAGS = 64
 MAX_JSON_BYTES = 4 * 2**20
 
-_RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned"}
+_RELATIONS = {"finetune", "adapter", "merge", "quantized", "distillation", "pruned", "upscaled", "vocab", "permuted"}
 
 
 @dataclass(frozen=True)
@@ -189,10 +191,14 @@ def read_card(folder: str | Path) -> Metadata:
 
     lic = data.get("license")
     if lic is not None:
-        if _text(lic):
-            out.add("licence", _text(lic, 200), "card:license", "card")
-        else:
+        if not _text(lic):
             ignored("license", "is not a licence name")
+        elif _text(lic).strip().lower() == "other" and _text(data.get("license_name")):
+            # the Hub's convention: license: other, license_name: <id>, license_link: <url>; the
+            # licence table resolves the name (lineage.licences.table.LicenceTable.lookup)
+            out.add("licence", other_licence(_text(data["license_name"], 200)), "card:license_name", "card")
+        else:
+            out.add("licence", _text(lic, 200), "card:license", "card")
     if "base_model" in data and data["base_model"] is not None:
         raw = data["base_model"]
         items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else None

@@ -24,6 +24,13 @@ KINDS = ("non_commercial", "share_alike", "use_restrictions", "outputs_restricti
 CONFLICT_KINDS = ("non_commercial", "share_alike", "use_restrictions", "outputs_restriction", "naming")
 
 _SEP = re.compile(r"[\s_\-]+")
+#: The Hub's ``license: other`` with a ``license_name``, as the card reader stores it: ``other: <name>``.
+_OTHER = re.compile(r"^\s*other\s*:\s*(?P<name>\S.*?)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def other_licence(name: str) -> str:
+    """The licence string for a card's ``license: other`` with ``license_name: name``."""
+    return f"other: {name.strip()}"
 
 
 def normalise(text: str) -> str:
@@ -109,10 +116,17 @@ class LicenceTable:
         return self.licences[licence_id]
 
     def lookup(self, text: str | None) -> LicenceMatch:
-        """The entry a card's licence string names, or ``unknown`` / ``none``."""
+        """The entry a card's licence string names, or ``unknown`` / ``none``.
+
+        ``other: <name>`` (the Hub's ``license: other`` with ``license_name: <name>``, see
+        :func:`other_licence`) is looked up by its name; a name the table does not hold is
+        ``unknown`` with the string as written (``other: <name>``: reported by
+        ``unknown_licences`` and judged unverified), never a permissive licence.
+        """
         if text is None or not str(text).strip():
             return LicenceMatch(None, None, "none")
-        lid = self._index.get(normalise(str(text)))
+        other = _OTHER.match(str(text))
+        lid = self._index.get(normalise(other.group("name") if other else str(text)))
         if lid is None:
             return LicenceMatch(str(text), None, "unknown")
         lic = self.licences[lid]

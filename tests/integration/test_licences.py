@@ -204,7 +204,7 @@ BAD_POLICIES = {
     "unknown-query": ("rules:\n  - id: nope\n    query: no_such_query\n", "unknown query 'no_such_query'"),
     "wrong-type": ("rules:\n  - id: typed\n    query: undeclared_origin\n    params: {min_confidence: high}\n",
                    "parameter 'min_confidence' of query 'undeclared_origin' must be int or float, not str"),
-    "unknown-param": ("rules:\n  - id: extra\n    query: conflicts\n    params: {limit: 3}\n", "has no parameter 'limit'"),
+    "unknown-param": ("rules:\n  - id: extra\n    query: conflicts\n    params: {depth: 3}\n", "has no parameter 'depth'"),
     "severity": ("rules:\n  - id: sev\n    query: conflicts\n    severity: fatal\n", "severity 'fatal'"),
 }
 
@@ -234,15 +234,19 @@ def test_unknown_licence_string_is_a_finding_not_a_crash(settings, graph, tmp_pa
     pop = _licensed_population(tmp_path, blind=False, n=24)
     rows = [json.loads(l) for l in pop["manifest"].read_text().splitlines()]
     rows[0]["licence"] = "Totally-Custom Licence v9"
+    rows[1]["licence"] = "other: my-licence"  # a card's `license: other` + `license_name: my-licence`
+    rows[2]["licence"] = "other: Apache 2.0"  # ... whose name the table knows
     pop["manifest"].write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ingest(pop["manifest"], settings=settings)
     unknown = graph.query("unknown_licences")
     assert {(r["model"], r["declared_licence"], r["licence_status"]) for r in unknown} == {
-        (rows[0]["id"], "Totally-Custom Licence v9", "unknown")}
+        (rows[0]["id"], "Totally-Custom Licence v9", "unknown"), (rows[1]["id"], "other: my-licence", "unknown")}
+    assert graph.query("model_info", model_id=rows[2]["id"])[0]["licence"] == "other: Apache 2.0"
     policy = tmp_path / "p.yaml"
     policy.write_text("rules:\n  - id: readable\n    query: unknown_licences\n    severity: error\n")
     proc = _check("--policy", str(policy), settings=settings)
     assert proc.returncode == 1 and "Totally-Custom Licence v9" in proc.stdout, proc.stdout + proc.stderr
+    assert "other: my-licence" in proc.stdout
 
 
 def test_exports_carry_declared_and_concluded_licences(settings, graph, tmp_path):
@@ -296,3 +300,66 @@ def test_a_check_that_cannot_start_exits_2(settings, args, needle):
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
     assert lines[0].startswith("error: ") and needle in lines[0] and len(lines) <= 2 and "Traceback" not in proc.stderr
+
+
+def _stored_licences(graph, settings) -> tuple[set, dict]:
+    """Every stored obligation (all its properties, as a hashable row) and every model's licence summary."""
+    with graph.driver.session(database=settings.neo4j_database) as s:
+        obs = {(r["m"], r["a"], tuple(sorted((k, json.dumps(v)) for k, v in r["p"].items())))
+               for r in s.run("MATCH (m:Model)-[o:OBLIGATION_FROM]->(a:Model) RETURN m.id AS m, a.id AS a, properties(o) AS p")}
+        stats = {r["id"]: r["s"] for r in s.run(
+            "MATCH (m:Model) RETURN m.id AS id, [m.licence_id, m.licence_status, m.licence_concluded, m.licence_expression,"
+            " m.n_obligations, m.n_licence_conflicts, m.n_inferred_obligations] AS s")}
+    return obs, stats
+
+
+def test_subset_recompute_equals_a_full_recompute(settings, graph, tmp_path):
+    """Incremental ingest: new models placed under existing ones, and an existing model's licence
+    changed; recomputing those ids (and, by the function, their descendants) stores exactly
+    what a full recompute stores."""
+    from lineage.errors import GraphError
+    from lineage.graph.licences import recompute_licences
+
+    pop = _licensed_population(tmp_path, blind=False, n=60)
+    ingest(pop["manifest"], settings=settings)
+    edges = graph.query("licence_edges")
+    children: dict[str, set] = {}
+    for e in edges:
+        children.setdefault(e["parent"], set()).add(e["child"])
+    gemma_base = next(m for m in sorted(children) if pop["licences"][m] == "gemma")
+    # a model with descendants two generations down, under apache/mit terms: becomes non-commercial
+    changed = next(m for m in sorted(children) if pop["licences"][m] in ("apache-2.0", "mit")
+                   and any(c in children for c in children[m]))
+    with graph.driver.session(database=settings.neo4j_database) as s:
+        s.run("CREATE (:Model {id: 'new/a', name: 'new/a', licence: 'apache-2.0'}), "
+              "(:Model {id: 'new/b', name: 'new/b', licence: 'cc-by-nc-4.0'})").consume()
+        s.run("MATCH (a:Model {id: 'new/a'}), (g:Model {id: $g}), (b:Model {id: 'new/b'}) "
+              "CREATE (a)-[:DECLARED_PARENT {source: 'manifest', relation: 'finetune', contradicted: false}]->(g), "
+              "(b)-[:INFERRED_PARENT {channel: 'dna', confidence: 0.9, kind: 'distillation'}]->(a)", g=gemma_base).consume()
+        s.run("MATCH (m:Model {id: $m}) SET m.licence = 'cc-by-nc-4.0'", m=changed).consume()
+    stale = _stored_licences(graph, settings)
+    counts = recompute_licences(graph, ids=["new/a", "new/b", changed])
+    subset = _stored_licences(graph, settings)
+    recompute_licences(graph)
+    full = _stored_licences(graph, settings)
+    assert subset[1] == full[1]
+    assert subset[0] == full[0]
+    # the subset recompute did the work: the new models, the changed one and its descendants
+    assert stale[0] != full[0] and {"new/a", "new/b"} <= {m for m, _, _ in full[0]}
+    below, stack = set(), [changed]
+    while stack:
+        for c in children.get(stack.pop(), ()):
+            if c not in below:
+                below.add(c)
+                stack.append(c)
+    assert len(below) >= 2 and any(full[1][d] != stale[1][d] for d in below)
+    assert counts.n_obligations == sum(1 for m, _, _ in full[0] if m in {"new/a", "new/b", changed} | below)
+    # nothing changed: nothing is rewritten; a model whose stored obligations were lost is
+    assert recompute_licences(graph).n_rewritten == 0
+    with graph.driver.session(database=settings.neo4j_database) as s:
+        s.run("MATCH (:Model {id: 'new/b'})-[o:OBLIGATION_FROM]->() DELETE o").consume()
+    assert recompute_licences(graph).n_rewritten == 1
+    assert _stored_licences(graph, settings) == full
+    with pytest.raises(GraphError, match="no model 'no/such' in the graph"):
+        recompute_licences(graph, ids=["no/such"])
+    assert _stored_licences(graph, settings) == full

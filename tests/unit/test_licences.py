@@ -70,6 +70,54 @@ def test_unknown_strings_are_unknown_never_guessed(table):
     assert (table.lookup("other").status, table.lookup("other").id) == ("unidentified", "other")
 
 
+@pytest.mark.parametrize("text, status, expected", [
+    ("other: llama3", "known", "llama3"), ("Other: Llama-3.1", "known", "llama3.1"),
+    ("other:  Apache 2.0 ", "known", "apache-2.0"), ("other: cc-by-nc-4.0", "known", "cc-by-nc-4.0"),
+    ("other: my-licence", "unknown", None), ("other: apache", "unknown", None), ("other", "unidentified", "other")])
+def test_other_with_a_licence_name_is_looked_up_by_the_name(table, text, status, expected):
+    """The Hub's `license: other` + `license_name: x` (stored `other: x`): x is read against the
+    table and its aliases; a name the table lacks is unknown, as written, never guessed."""
+    m = table.lookup(text)
+    assert (m.status, m.id, m.raw) == (status, expected, text)
+
+
+def test_the_card_reader_keeps_the_licence_name_of_license_other(tmp_path):
+    from lineage.loaders.metadata import read_card
+
+    def card(front: str):
+        (tmp_path / "README.md").write_text(f"---\n{front}---\n")
+        md = read_card(tmp_path)
+        return [(f.value, f.source) for f in md.facts if f.field == "licence"], md.warnings
+
+    assert card("license: other\nlicense_name: my-licence\nlicense_link: LICENSE\n") == (
+        [("other: my-licence", "card:license_name")], [])
+    assert card("license: Other\nlicense_name: llama3\n") == ([("other: llama3", "card:license_name")], [])
+    assert card("license: other\n") == ([("other", "card:license")], [])
+    assert card("license: other\nlicense_name: ['x']\n") == ([("other", "card:license")], [])
+    # a license_name beside a named licence changes nothing: the card's `license:` is the licence
+    assert card("license: mit\nlicense_name: my-licence\n") == ([("mit", "card:license")], [])
+
+
+def test_licence_other_with_an_unknown_name_is_never_permissive(table):
+    """A model under `other: my-licence` keeps no inherited term it cannot be shown to keep
+    (unverified, not kept or dropped), counts as unknown, and its descendants inherit unknown
+    terms from it; `other: cc-by-nc-4.0` is read as CC BY-NC."""
+    models = [_m("nc", "cc-by-nc-4.0"), _m("mine", "other: my-licence"), _m("named", "other: cc-by-nc-4.0"),
+              _m("below", "apache-2.0")]
+    edges = [_declared("mine", "nc"), _declared("named", "nc"), _declared("below", "mine")]
+    out = inherit_obligations(models, edges, table)
+    assert _status(models, edges, "mine", "non_commercial", table)["status"] == "unverified"
+    assert _status(models, edges, "named", "non_commercial", table)["status"] == "kept"
+    stats = {r["id"]: r for r in out["models"]}
+    assert (stats["mine"]["licence_status"], stats["mine"]["licence_id"]) == ("unknown", None)
+    assert (stats["named"]["licence_status"], stats["named"]["licence_id"]) == ("known", "cc-by-nc-4.0")
+    unknown = _inherited(out, "below", "unknown_terms")
+    assert [(r["origin"], r["status"]) for r in unknown] == [("mine", "unverified")]
+    assert "'other: my-licence'" in unknown[0]["reason"]
+    # the non-commercial terms of "nc" still reach "below" through "mine", and it drops them
+    assert _status(models, edges, "below", "non_commercial", table)["status"] == "dropped"
+
+
 def test_table_refuses_an_ambiguous_alias_and_a_bad_obligation():
     entry = dict(name="A", url="https://a", commercial=True, outputs="free", checked="x", obligations=[])
     with pytest.raises(InputError, match="names both"):
