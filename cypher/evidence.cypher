@@ -1,6 +1,6 @@
 // name: evidence
 // mode: read
-// description: What each evidence channel says about one pair of models: DNA distance (computed from the stored vectors), the weights channel's match (relative weight distance, p-value, cosine) when the weights share heritage, inferred and declared parent edges between them with their kind and evidence, and an undocumented relation if one was reported.
+// description: What each evidence channel says about one pair of models: DNA distance (computed from the stored vectors; null when either model has no DNA, as models imported from metadata alone), the weights channel's match (relative weight distance, p-value, cosine) when the weights share heritage, inferred and declared parent edges between them with their kind and evidence, and an undocumented relation if one was reported.
 // param a: id of one model
 // param b: id of the other model
 // example: lineage query evidence --param a=smollm2-shout --param b=smollm2-135m-instruct
@@ -13,7 +13,8 @@ OPTIONAL MATCH (x)-[i:INFERRED_PARENT]-(y)
 OPTIONAL MATCH (x)-[d:DECLARED_PARENT]-(y)
 OPTIONAL MATCH (x)-[u:UNDOCUMENTED_RELATION]-(y)
 WITH x, y, w, s, i, d, u,
-     sqrt(reduce(acc = 0.0, k IN range(0, size(x.dna) - 1) | acc + (x.dna[k] - y.dna[k]) ^ 2)) AS dna_distance
+     CASE WHEN x.dna IS NULL OR y.dna IS NULL THEN null
+          ELSE sqrt(reduce(acc = 0.0, k IN range(0, size(x.dna) - 1) | acc + (x.dna[k] - y.dna[k]) ^ 2)) END AS dna_distance
 RETURN x.id AS a, y.id AS b, dna_distance, s.rank AS dna_neighbour_rank,
        w IS NOT NULL AS weights_related, w.distance AS weight_distance, w.p_value AS weight_p_value, w.cosine AS weight_cosine,
        CASE WHEN i IS NULL THEN null ELSE startNode(i).id END AS inferred_child, i.kind AS inferred_kind, i.channel AS inferred_channel,

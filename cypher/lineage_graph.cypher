@@ -1,17 +1,39 @@
 // name: lineage_graph
 // mode: read
-// description: A model's lineage as a graph for Neo4j Browser: every declared and inferred parent path up to 12 generations up and down, plus undocumented relations touching it.
+// description: A model's lineage as a graph for Neo4j Browser: its ancestors and descendants (declared or inferred parents, up to 12 generations and `limit` each way, found breadth-first, so a base with tens of thousands of descendants still draws a readable picture), every declared and inferred parent edge among them, and the undocumented relations touching the model.
 // param model_id: id of the model
+// param limit = 100: at most this many ancestors and this many descendants
 // example: lineage query lineage_graph --param model_id=smol-instruct --format json
 // :param model_id => 'smol-instruct'
+// :param limit => 100
 MATCH (m:Model {id: $model_id})
 CALL (m) {
-  MATCH p = (m)-[:DECLARED_PARENT|INFERRED_PARENT]->{1,12}(:Model)
+  MATCH p = ANY SHORTEST (m)-[:DECLARED_PARENT|INFERRED_PARENT]->{1,12}(:Model)
+  WITH p LIMIT $limit
+  RETURN collect(p) AS up
+}
+// descendants: the direct children first, read lazily (a hub base has tens of thousands: when
+// they fill the limit the walk stops there); otherwise breadth-first to 12 generations
+CALL (m) {
+  MATCH (o:Model)-[:DECLARED_PARENT|INFERRED_PARENT]->(m)
+  WITH DISTINCT o LIMIT $limit
+  RETURN collect(o) AS children
+}
+CALL (m, children) {
+  WITH m, children WHERE size(children) < $limit
+  MATCH p = ANY SHORTEST (:Model)-[:DECLARED_PARENT|INFERRED_PARENT]->{1,12}(m)
+  WITH p LIMIT $limit
+  RETURN collect(p) AS down
+}
+WITH m, reduce(acc = [m] + children, q IN up + down | acc + nodes(q)) AS bag
+UNWIND bag AS a
+WITH m, collect(DISTINCT a) AS members
+CALL (m, members) {
+  UNWIND members AS a
+  MATCH p = (a)-[:DECLARED_PARENT|INFERRED_PARENT]->(b:Model)
+  WHERE b IN members
   RETURN p
-  UNION
-  MATCH p = (:Model)-[:DECLARED_PARENT|INFERRED_PARENT]->{1,12}(m)
-  RETURN p
-  UNION
+  UNION ALL
   MATCH p = (m)-[:UNDOCUMENTED_RELATION]-(:Model)
   RETURN p
 }

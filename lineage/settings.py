@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     heap_size: str = Field("1g", validation_alias=_alias("heap_size"))
     pagecache_size: str = Field("512m", validation_alias=_alias("pagecache_size"))
     dna_dim: int = Field(128, validation_alias=_alias("dna_dim"))
+    # Below this many analysed models a batch is analysed in full, not placed (lineage.pipeline.place).
+    place_min_models: int = Field(1000, ge=3, validation_alias=_alias("place_min_models"))
+    # Rows per transaction when a full analysis writes the graph (lineage.pipeline.ingest.write_full_analysis):
+    # bounds the transaction's memory on the server whatever the graph's size.
+    write_chunk_rows: int = Field(5000, ge=1, validation_alias=_alias("write_chunk_rows"))
     java_home: Path | None = Field(None, validation_alias=AliasChoices("LINEAGE_JAVA_HOME", "JAVA_HOME"))
     #: Prefixes of the environment variables a manifest's ``api_key_env`` may name (their values are
     #: sent to the endpoint it names; see :mod:`lineage.manifest`). Each a variable-name prefix.

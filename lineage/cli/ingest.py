@@ -24,6 +24,8 @@ def ingest_cmd(
     fpr: Annotated[float, opt("fpr", "False-positive rate for relatedness decisions.")] = 0.01,
     method: Annotated[Method, typer.Option(help="Tree method.")] = "nj",
     force: Annotated[bool, typer.Option(help="Re-extract models already in the graph.")] = False,
+    full: Annotated[bool, typer.Option(help="Re-analyse the whole graph instead of placing the batch onto the "
+                                       "stored analysis (placement applies from 1,000 analysed DNA-only models).")] = False,
     executor: Annotated[Executor, typer.Option(help="Where models are extracted: in this process, or one Ray "
                                                "task per model (needs the ray extra).")] = "local",
     address: Annotated[Optional[str], opt("address", "Ray cluster address (--executor ray; default "
@@ -31,6 +33,10 @@ def ingest_cmd(
     format: Annotated[Format, typer.Option("--format", help="Summary format.")] = Format.table,
 ) -> None:
     """Extract what is missing, load the batch into Neo4j, and recompute tree, parents and relations.
+
+    On a graph of 1,000 or more analysed DNA-only models a batch is placed: only the new models and
+    the stored models they come close to are decided again (the summary's "analysis" row says which
+    ran and why); --full re-analyses everything.
 
     Rerunning the same batch changes nothing; a failed model is recorded and the rest lands
     (exit code 2 when any model failed). Option values are checked before the graph is touched.
@@ -48,7 +54,7 @@ def ingest_cmd(
     cfg = ExtractConfig(probes=probes, n_probes=n_probes, generation=GenerationConfig(max_new_tokens=max_new_tokens),
                         encoder=encoder, device=device, batch_size=batch_size, dna_dim=s.dna_dim)
     with ModelProgress() as hook:
-        rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force,
+        rep = ingest(manifest, settings=s, extract_config=cfg, k=k, fpr=fpr, method=method, force=force, full=full,
                      progress=hook, executor=executor, address=address)
     render_rows(rep.summary_rows(), format, title="ingest")
     for child, parent in rep.unknown_parents:

@@ -48,6 +48,11 @@ def query_cmd(
     with Graph(settings_from()) as g:
         rows = g.query(name, **params)
     render_rows([{k: _plain(v) for k, v in r.items()} for r in rows], format, title=name)
+    limit = q.bind(params).get("limit") if any(p.name == "limit" for p in q.params) else None
+    if isinstance(limit, int) and len(rows) >= limit > 0:
+        # a bounded answer says so (on stderr, so piped output stays the rows alone)
+        typer.echo(f"note: {name} stopped at its limit of {limit} rows; more may exist "
+                   f"(--param limit=<larger> shows more)", err=True)
 
 
 def _plain(v):

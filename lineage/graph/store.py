@@ -7,6 +7,8 @@ Cypher error becomes :class:`QueryError` naming the query.
 
 from __future__ import annotations
 
+import logging
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -39,6 +41,35 @@ def _translated(settings: Settings, what: str) -> Iterator[None]:
                          hint="another ingest may be writing the same models; wait for it and rerun") from None
     except nx.Neo4jError as e:
         raise QueryError(f"{what} failed: {e.code}: {(e.message or '').splitlines()[0] if e.message else ''}") from None
+
+
+#: One DEBUG record per statement run: ``(name, seconds, rows)`` in ``record.args`` (a benchmark
+#: sums them per query: benchmarks/bench_placement.py --timings).
+timing_log = logging.getLogger("lineage.graph.timing")
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(v) -> bool:
+    """A value the driver's ``Record.data()`` would return unchanged: scalars, and lists and
+    maps of them (no nodes, relationships, paths or temporal values)."""
+    t = type(v)
+    if t in _PLAIN:
+        return True
+    if t is list:
+        return all(type(x) in _PLAIN for x in v) or all(_plain(x) for x in v)
+    if t is dict:
+        return all(_plain(x) for x in v.values())
+    return False
+
+
+def _row(record) -> dict:
+    """``record.data()``, without its per-element conversion when every value is plain: a
+    placement reads thousands of 128-float DNAs, and ``data()`` spent seconds walking them."""
+    values = record.values()
+    if all(_plain(v) for v in values):
+        return dict(zip(record.keys(), values))
+    return record.data()
 
 
 class Graph:
@@ -106,19 +137,21 @@ class Graph:
         q = self.library.get(name)
         bound = q.bind(params)
         rows: list[dict] = []
+        t0 = time.perf_counter()
         with _translated(self.settings, f"query {name!r}"):
             for stmt in q.statements():
                 used = {k: v for k, v in bound.items() if f"${k}" in stmt}
                 if "IN TRANSACTIONS" in stmt:
                     # CALL {...} IN TRANSACTIONS commits batches itself: it needs an auto-commit transaction.
                     with self.driver.session(database=self._db(q)) as session:
-                        rows = [r.data() for r in session.run(stmt, used)]
+                        rows = [_row(r) for r in session.run(stmt, used)]
                     continue
                 records, _, _ = self.driver.execute_query(
                     stmt, used, database_=self._db(q),
                     routing_="r" if q.mode == "read" else "w",
                 )
-                rows = [r.data() for r in records]
+                rows = [_row(r) for r in records]
+        timing_log.debug("%s %.3f s, %d rows", name, time.perf_counter() - t0, len(rows))
         return rows
 
     def write(self, name: str, rows: list[dict], *, batch_size: int = 2000, **params: Any) -> int:
@@ -128,24 +161,32 @@ class Graph:
             raise QueryError(f"query {name!r} is not a write query")
         bound = q.bind({**params, "rows": []})
         n = 0
+        t0 = time.perf_counter()
         with _translated(self.settings, f"write {name!r}"):
             with self.driver.session(database=self._db(q)) as session:
                 for i in range(0, len(rows), batch_size):
                     chunk = rows[i:i + batch_size]
                     session.execute_write(lambda tx: tx.run(q.text, {**bound, "rows": chunk}).consume())
                     n += len(chunk)
+        timing_log.debug("%s %.3f s, %d rows", name, time.perf_counter() - t0, n)
         return n
 
     def unit_of_work(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(tx)`` in one managed write transaction (retried on transient errors)."""
+        t0 = time.perf_counter()
         with _translated(self.settings, "transaction"):
             with self.driver.session(database=self.settings.neo4j_database) as session:
-                return session.execute_write(fn)
+                out = session.execute_write(fn)
+        timing_log.debug("%s %.3f s, %d rows", "(transaction, commit included)", time.perf_counter() - t0, 0)
+        return out
 
     def run_in(self, tx, name: str, **params: Any) -> list[dict]:
         """Run a library query inside a transaction given to :meth:`unit_of_work`."""
         q = self.library.get(name)
-        return [r.data() for r in tx.run(q.text, q.bind(params))]
+        t0 = time.perf_counter()
+        rows = [_row(r) for r in tx.run(q.text, q.bind(params))]
+        timing_log.debug("%s %.3f s, %d rows", name, time.perf_counter() - t0, len(rows))
+        return rows
 
     def bootstrap_schema(self) -> list[dict]:
         """Create constraints and the DNA vector index (idempotent); returns the schema."""

@@ -13,10 +13,13 @@ Order of work, and why:
    the node *with* its DNA in one statement, at once. A model that fails is
    recorded with its reason and the batch carries on. So an interrupted ingest
    leaves no model without its DNA, and a rerun completes it.
-5. Recompute, over every valid model in the graph (earlier batches too): the
-   tree, k-nearest similarity edges, inferred parents, undocumented relations,
-   conflicts and family speeds, and replace the old ones in ONE transaction
-   (readers never see half a tree).
+5. Place the new models onto the stored analysis (:mod:`lineage.pipeline.place`;
+   its local writes in one transaction), or recompute, over every valid model in
+   the graph (earlier batches too): the tree, k-nearest similarity edges, inferred
+   parents, undocumented relations, conflicts and family speeds, and replace the
+   old ones in bounded transactions under the write protocol of
+   :func:`write_full_analysis` (the ``:Analysis`` node says ``writing`` until the
+   last one; a write that stopped half-way is redone by the next ingest).
 
 Rerunning the same batch changes nothing: ids are merged, the run id is a hash
 of the batch and the settings, and derived structure is deterministic.
@@ -34,6 +37,8 @@ from typing import Callable
 
 import numpy as np
 
+from lineage.core.infer.selection import sample_key
+from lineage.pipeline.place import _json_num, knn_radii
 from lineage.dna.files import check_dna_vector
 from lineage.dna.record import DNA, Provenance
 from lineage.graph.lock import IngestLock
@@ -66,6 +71,11 @@ class IngestReport:
     seconds_extract: float = 0.0
     seconds_analyse: float = 0.0
     seconds_write: float = 0.0
+    analysis: str = "full"  # "full", "placed" (lineage.pipeline.place) or "unchanged"
+    analysis_note: str = ""  # why the full analysis ran, or what placement changed
+    n_affected: int = 0  # stored models a placement re-decided
+    loaded_ids: list[str] = field(default_factory=list)
+    reloaded: int = 0  # models that had a DNA in the graph before this run and got a new one
 
     @property
     def n_failed(self) -> int:
@@ -79,7 +89,9 @@ class IngestReport:
             ("valid models in graph", self.n_population),
             ("inferred parents", self.n_parents), ("similarity edges", self.n_similar),
             ("undocumented relations", self.n_undocumented), ("conflicts", self.n_conflicts),
-            ("families with a speed", self.n_families), ("seconds", round(self.seconds, 1)))]
+            ("families with a speed", self.n_families),
+            ("analysis", f"{self.analysis}: {self.analysis_note}" if self.analysis_note else self.analysis),
+            ("seconds", round(self.seconds, 1)))]
 
 
 ProgressHook = Callable[[str, dict], None]
@@ -121,7 +133,7 @@ def _props(e: ManifestEntry, d: DNA | None, declared_source: str | None, meta: d
         "architecture": e.architecture, "params": e.params, "licence": e.licence,
         "source": _source_string(e), "source_kind": e.source_kind, "source_fingerprint": _source_fingerprint(e),
         "declared_base_models": list(e.base_model), "declared_relation": e.base_model_relation,
-        "declared_source": declared_source,
+        "declared_source": declared_source, "sample_key": sample_key(e.id),
     }
     if d is not None:
         prov = d.provenance
@@ -159,6 +171,7 @@ def ingest(
     method: str = "nj",
     root: str = "midpoint",
     force: bool = False,
+    full: bool = False,
     tree_dir: str | Path | None = None,
     progress: ProgressHook | None = None,
     executor: str = "local",
@@ -181,6 +194,9 @@ def ingest(
         Tree method (``nj`` | ``upgma``) and rooting (``midpoint`` | ``outgroup``).
     force : bool
         Re-extract models the graph already holds.
+    full : bool
+        Re-analyse the whole graph even when the batch could be placed onto the stored
+        analysis (:mod:`lineage.pipeline.place`, which says when it applies).
     tree_dir : path, optional
         Where to write the tree (Newick, PNG, SVG); default ``<cache_dir>/trees``.
     progress : callable, optional
@@ -210,7 +226,8 @@ def ingest(
             try:
                 _load_models(g, batch, existing, rep, settings, force=force, emit=emit, runner=runner)
                 emit("phase", {"name": "analyse"})
-                _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
+                _analyse(g, settings, rep, full=full, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir,
+                         emit=emit, n_before=sum(1 for r in existing if r["status"] == "ok" and r["has_dna"]))
             except BaseException as e:
                 _abort_run(g, rep, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
                 raise
@@ -374,6 +391,9 @@ def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", se
             fail(entry, declared_source, f"degenerate: {d.n_empty} of {d.n_probes} answers empty", props=props,
                  error="degenerate DNA (mostly empty answers)")
             continue
+        rep.loaded_ids.append(entry.id)
+        if (done.get(entry.id) or {}).get("has_dna"):
+            rep.reloaded += 1
         pending.append({"id": entry.id, "props": props, "dna": [float(x) for x in d.vector],
                         "release_date": entry.release_date.isoformat() if entry.release_date else None})
         rep.n_extracted += 1
@@ -420,7 +440,7 @@ def population_from_graph(g, settings: Settings | None = None):
 
     rows = g.query("population")
     ids = [r["id"] for r in rows]
-    X = np.asarray([r["dna"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    X = np.asarray([r["dna"] for r in rows], dtype=np.float32).reshape(len(rows), -1 if rows else 0)
     weights, logits, refine = None, None, None
     if settings is not None:
         from lineage.evidence.logits import cached_logits
@@ -440,9 +460,61 @@ def population_from_graph(g, settings: Settings | None = None):
         refine=refine)
 
 
+def _analyse(g, settings: Settings, rep: IngestReport, *, full: bool, k, fpr, method, root, tree_dir, emit,
+             n_before: int) -> None:
+    """Step 5: place the batch onto the stored analysis when that gives the full analysis's answer
+    (:mod:`lineage.pipeline.place`), else recompute everything; ``rep.analysis`` says which and why."""
+    from lineage.pipeline import place as pl
+
+    if full:
+        rep.analysis_note = "asked for (--full)"
+        return _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
+    found = g.query("analysis_state")
+    state = found[0]["state"] if found else None
+    n_now = int(g.query("population_count")[0]["n"])
+    new_ids = list(dict.fromkeys(rep.loaded_ids))
+    new_rows = g.query("population_of", ids=new_ids) if new_ids else []
+    why = pl.placement_refusal(state, k=k, fpr=fpr, method=method, root=root, n_before=n_before,
+                               n_new=len(new_rows), new_rows=new_rows, min_models=settings.place_min_models)
+    if why is None and rep.reloaded:
+        why = f"{rep.reloaded} models already in the graph got a new DNA"
+    if why is None and state["n_models"] + len(new_rows) != n_now:
+        why = (f"the graph holds {n_now} valid models, the stored analysis {state['n_models']} "
+               f"and this batch {len(new_rows)} new ones (an earlier run stopped before its analysis?)")
+    if why is not None:
+        rep.analysis_note = why
+        return _recompute(g, settings, rep, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir, emit=emit)
+    rep.n_population = n_now
+    if not new_rows:
+        rep.analysis, rep.analysis_note = "unchanged", "no new models; the stored analysis stands"
+        return
+    t_an = time.perf_counter()
+    res, result = pl.place(g, [r["id"] for r in new_rows], state, k=k, fpr=fpr, emit=emit, n_total=n_now)
+    rows = pl.placement_rows(result, fpr=fpr)
+    rep.seconds_analyse = time.perf_counter() - t_an
+    t_w = time.perf_counter()
+    emit("phase", {"name": "write"})
+    pl.write_placement(g, result, rows, state, n_total=n_now)
+    from lineage.graph.licences import recompute_licences
+
+    # obligations follow the parent edges just written: only the decided models' (and their
+    # descendants') can change (docs/licences.md)
+    recompute_licences(g, ids=result["decided"])
+    rep.seconds_write = time.perf_counter() - t_w
+    rep.analysis, rep.n_affected = "placed", res.n_affected
+    rep.analysis_note = (f"{res.n_new} new models placed onto {state['n_models']}; {res.n_affected} stored models "
+                         f"re-decided (use --full to re-analyse everything)")
+    rep.n_parents = len(rows["write_inferred_parents"])
+    rep.n_similar = len(rows["write_similar"])
+    rep.n_undocumented = len(rows["write_undocumented"])
+    rep.n_conflicts = sum(1 for r in rows["write_declared_parents"] if r["contradicted"])
+
+
 def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root, tree_dir, emit) -> None:
     from lineage.core.infer.population import analyse
+    from lineage.pipeline.place import state_props
 
+    rep.analysis = "full"
     pop = population_from_graph(g, settings)
     ids = pop.ids
     rep.n_population = len(ids)
@@ -456,22 +528,12 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
         1 for r in rows["write_declared_parents"] if r["contradicted"])
     rep.n_families = sum(1 for r in rows["write_families"] if r["speed"] is not None)  # families with a valid speed
 
-    def replace(tx):
-        g.run_in(tx, "clear_derived_edges")
-        g.run_in(tx, "clear_tree")
-        for name in ("write_declared_parents", "write_similar", "write_inferred_parents", "write_weight_matches",
-                     "write_undocumented",
-                     "write_clades", "write_clade_branches", "write_leaf_branches", "write_families",
-                     "set_model_stats"):
-            batch = rows[name]
-            for i in range(0, len(batch), 5000):
-                g.run_in(tx, name, rows=batch[i:i + 5000])
-
+    state = None
+    if analysis is not None:  # what a later batch is placed against (lineage.pipeline.place)
+        state = state_props(analysis, k=k, fpr=fpr, method=method, root=root, n_models=len(ids))
     emit("phase", {"name": "write"})
-    g.unit_of_work(replace)
-    from lineage.graph.licences import recompute_licences
-
-    recompute_licences(g)  # licence obligations follow the parent edges just written (docs/licences.md)
+    write_full_analysis(g, rows, state, analysis_id=f"{rep.run_id}@{dt.datetime.now(dt.timezone.utc).isoformat()}",
+                        chunk_rows=settings.write_chunk_rows, emit=emit)
     rep.seconds_write = time.perf_counter() - t_w
     if analysis is not None and len(ids) <= 2000:
         out = Path(tree_dir) if tree_dir else settings.cache_dir / "trees"
@@ -481,6 +543,60 @@ def _recompute(g, settings: Settings, rep: IngestReport, *, k, fpr, method, root
             save_tree(analysis.tree, out / "lineage-tree", families=dict(zip(ids, pop.families)))
         except (LineageError, ImportError):
             pass  # the picture is a convenience; the graph is the product
+
+
+#: The derived writes of a full analysis, in the order they run.
+FULL_WRITES = ("write_declared_parents", "write_similar", "write_inferred_parents", "write_weight_matches",
+               "write_undocumented", "write_clades", "write_clade_branches", "write_leaf_branches", "write_families",
+               "set_model_stats")
+
+
+def write_full_analysis(g, rows: dict[str, list[dict]], state: dict | None, *, analysis_id: str,
+                        chunk_rows: int = 5000, emit: ProgressHook = lambda *a: None) -> None:
+    """Replace every derived edge, the tree and the families with a full analysis's ``rows``,
+    in transactions of at most ``chunk_rows`` rows each, so the server's transaction memory
+    stays bounded whatever the graph's size (one transaction for 20,000 models outgrew a 1 GB
+    heap: ``MemoryPoolOutOfMemoryError``, docs/benchmarks.md).
+
+    The write protocol (docs/guarantees.md, "A full analysis's write"):
+
+    1. One transaction replaces the ``:Analysis`` node with ``{status: 'writing', analysis_id}``:
+       from here on no stored analysis exists to place onto.
+    2. The old derived edges, clades and families are deleted (``CALL ... IN TRANSACTIONS`` of
+       ``chunk_rows``), then each write query runs over ``chunk_rows`` rows per transaction
+       (event ``write_chunk`` after each, ``{query, done, total}``).
+    3. Licence obligations are recomputed from the parent edges just written (chunked too,
+       :func:`lineage.graph.licences.recompute_licences`).
+    4. One last transaction writes the analysis state (``state``, with ``status: 'complete'``
+       and the same ``analysis_id``): only now is the graph a complete analysis.
+
+    A process that dies anywhere in 1-3 leaves the ``:Analysis`` node ``writing``; the next
+    ingest sees it (:func:`lineage.pipeline.place.placement_refusal`), refuses to place onto
+    it, and runs the full analysis again, which rewrites everything (even with no new
+    models). The ingest lock is held throughout, so no second writer interleaves; readers
+    (queries) may see a partly written graph while the node says ``writing``. With
+    ``state=None`` (fewer than three models: nothing to analyse) no state is written at the end.
+    """
+    from lineage.graph.licences import recompute_licences
+
+    chunk_rows = max(1, int(chunk_rows))
+    g.query("write_analysis_state", props={"status": "writing", "analysis_id": analysis_id,
+                                            "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    g.query("clear_derived_edges", batch=chunk_rows)
+    g.query("clear_tree", batch=chunk_rows)
+    total = sum(-(-len(rows[name]) // chunk_rows) for name in FULL_WRITES)
+    done = 0
+    for name in FULL_WRITES:
+        batch = rows[name]
+        for i in range(0, len(batch), chunk_rows):
+            g.write(name, batch[i:i + chunk_rows], batch_size=chunk_rows)
+            done += 1
+            emit("write_chunk", {"query": name, "done": done, "total": total})
+    recompute_licences(g)  # licence obligations follow the parent edges just written (docs/licences.md)
+    if state is not None:
+        g.query("write_analysis_state", props={**state, "status": "complete", "analysis_id": analysis_id})
+    else:
+        g.query("clear_analysis_state")
 
 
 def derived_rows(pop, analysis) -> dict[str, list[dict]]:
@@ -543,12 +659,23 @@ def derived_rows(pop, analysis) -> dict[str, list[dict]]:
     children: dict[str, list[str]] = {}
     for p in analysis.parents:
         children.setdefault(p.parent, []).append(p.child)
-    out["set_model_stats"] = [{"id": m, "n_descendants": _count_descendants(m, children)} for m in ids]
+    radius = knn_radii(analysis.neighbours)
+    labels = component_labels(ids, pop.declared_parents)
+    out["set_model_stats"] = [{"id": m, "n_descendants": _count_descendants(m, children), "knn_radius": radius.get(m),
+                               "declared_component": labels[m], "sample_key": sample_key(m)} for m in ids]
     return out
 
 
-def _json_num(x):
-    return None if x != x else float(x)  # NaN -> null
+def component_labels(ids, declared_parents) -> dict[str, str]:
+    """Declared-lineage component of each model, labelled by its smallest member id (see
+    :func:`lineage.core.infer.analysis.lineage_components`)."""
+    from lineage.core.infer.analysis import lineage_components
+
+    comp = lineage_components(list(ids), [list(p) for p in declared_parents])
+    first: dict[int, str] = {}
+    for m in sorted(ids):
+        first.setdefault(comp[m], m)
+    return {m: first[comp[m]] for m in ids}
 
 
 def _count_descendants(m: str, children: dict[str, list[str]]) -> int:

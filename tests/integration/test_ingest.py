@@ -75,6 +75,15 @@ def test_failing_model_is_recorded_and_the_rest_lands(settings, graph, populatio
     assert bad_id not in population_from_graph(graph).ids
 
 
+def test_a_batch_whose_every_model_fails_records_them_and_analyses_nothing(settings, graph, tmp_path):
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"id": "only", "dna": str(tmp_path / "missing.dna.json")}) + "\n")
+    rep = ingest(m, settings=settings)
+    assert [f[0] for f in rep.failures] == ["only"]
+    assert (rep.n_population, rep.n_parents, rep.analysis) == (0, 0, "full")
+    assert len(population_from_graph(graph).ids) == 0
+
+
 def test_queries_return_what_the_core_computed(settings, graph, population):
     ingest(population["manifest"], settings=settings)
     pop = population_from_graph(graph)

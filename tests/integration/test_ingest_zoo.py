@@ -89,6 +89,13 @@ def test_tiny_zoo_ingest_and_every_query(settings, graph, zoo, config):
         down = graph.query("lineage", model_id=parent)
         assert any(r["direction"] == "descendant" and r["model"] == child for r in down)
 
+    # models: a limit smaller than the families' models gives that many distinct rows, in family order
+    few = graph.query("models", limit=3)
+    assert len(few) == 3 == len({r["model"] for r in few}), few
+    assert all(r["family"] is not None for r in few)
+    assert [(r["family"], r["released"] or "~", r["model"]) for r in few] == sorted(
+        (r["family"], r["released"] or "~", r["model"]) for r in few)
+
     # nearest: k rows, sorted, never the model itself
     some = ids[0]
     near = graph.query("nearest", model_id=some, k=3)

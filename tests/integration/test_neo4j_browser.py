@@ -67,7 +67,7 @@ def test_neo4j_browser_draws_the_lineage_graph_in_lineage_colours(settings, line
     proc = subprocess.run(
         ["node", str(ROOT / "tests" / "helpers" / "neo4j_browser.mjs"), f"http://127.0.0.1:{settings.http_port}/browser/",
          settings.neo4j_user, str(ROOT / "cypher" / "lineage_graph.cypher"), str(grass),
-         json.dumps({"model_id": CHILD}), str(shot)],
+         json.dumps({"model_id": CHILD, "limit": 100}), str(shot)],
         capture_output=True, text=True, timeout=300,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LINEAGE_CHROMIUM": chromium(),
              "LINEAGE_PLAYWRIGHT_DIR": playwright_dir(),

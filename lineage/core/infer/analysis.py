@@ -32,7 +32,39 @@ from lineage.core.infer.rows import Conflict, Neighbour, UndocumentedRelation
 from lineage.core.infer.selection import Correction, holm_adjust
 from lineage.core.channels.relatedness import NullDistribution, fit_null
 from lineage.core.infer.speed import FamilySpeed, family_speeds
+from lineage.core.infer.approx_tree import EXACT_LIMIT, neighbours_and_maybe_condensed, phylogeny
 from lineage.core.infer.tree import RootMethod, Tree, TreeMethod, tree_from_distances, tree_from_genealogy
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The whole population as seen from a part of it.
+
+    A placement (:mod:`lineage.pipeline.place`) analyses only the models around a new
+    batch, but every decision must be the one the whole population would make: the
+    selection-aware corrections count ``n_total - 1`` candidates, the null is the one
+    fitted to the whole population at its last full analysis (pplacer's fixed reference),
+    the local test compares candidates with the same reference models (chosen by id:
+    :func:`lineage.core.infer.selection.reference_sample`), and "documented" means joined
+    by declared links anywhere in the graph, not only inside the part.
+
+    Attributes
+    ----------
+    n_total : int
+        Models in the whole population.
+    null : NullDistribution
+    sample : ndarray of int
+        Positions of the reference models among the part's ids.
+    components : sequence of str, optional
+        Each model's declared-lineage component label (models joined by declared parent
+        links, directly or through others, share a label); default computed from the
+        part's own declarations.
+    """
+
+    n_total: int
+    null: NullDistribution
+    sample: np.ndarray
+    components: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +72,7 @@ class Analysis:
     """Everything inferred for a population (see :func:`analyse_population`)."""
 
     ids: tuple[str, ...]
-    tree: Tree
+    tree: Tree | None  # None with tree_source="none" (a placement keeps the stored tree)
     neighbours: list[Neighbour]
     parents: list[InferredParent]
     undocumented: list[UndocumentedRelation]
@@ -51,6 +83,7 @@ class Analysis:
     metric: str
     channels: tuple[str, ...] = ("dna",)
     pairs: PairTable | None = None  # when weights were used
+    tree_method: str = ""  # "nj-exact", "nj-approx:...", "genealogy" or "none"
 
     def parent_of(self) -> dict[str, str | None]:
         """Inferred parent of each model (None when it has none)."""
@@ -99,7 +132,8 @@ def analyse_population(
     refine=None,
     logits: Sequence[object | None] | None = None,
     correction: Correction = "holm",
-    tree_source: Literal["auto", "evidence", "dna"] = "auto",
+    tree_source: Literal["auto", "evidence", "dna", "none"] = "auto",
+    frame: Frame | None = None,
 ) -> Analysis:
     """Infer the tree, parents and relations of a population of DNAs.
 
@@ -150,7 +184,9 @@ def analyse_population(
         root), so clades, branch lengths and family speeds agree with the parents.
         ``"dna"``: Neighbor-Joining (or UPGMA, ``method``) on the DNA distances alone, which
         groups models the evidence has found unrelated (the tree before; also what
-        ``lineage tree`` draws from DNA files).
+        ``lineage tree`` draws from DNA files). ``"none"``: no tree (a placement).
+    frame : Frame, optional
+        The whole population, when ``ids`` are only a part of it (see :class:`Frame`).
 
     Returns
     -------
@@ -175,22 +211,37 @@ def analyse_population(
     decl = [list(p) for p in declared_parents] if declared_parents is not None else [[] for _ in range(n)]
     pos = {m: i for i, m in enumerate(ids)}
 
-    d, nn_idx, nn_dist = condensed_and_neighbours(X, k, metric=metric)
-    if root == "outgroup" and outgroup is None:
+    use_logits = logits is not None and any(x is not None for x in logits)
+    evidence = use_logits or (weights is not None and any(w is not None for w in weights))
+    if tree_source == "auto":
+        tree_source = "evidence" if evidence else "dna"
+    tree_method = {"dna": f"{method}-exact", "evidence": "genealogy", "none": "none"}[tree_source]
+    approx = tree_source == "dna" and method == "nj" and n > EXACT_LIMIT
+    if tree_source == "dna" and not approx:
+        d, nn_idx, nn_dist = condensed_and_neighbours(X, k, metric=metric)
+    else:  # the tree does not read all distances: never hold n^2 of them (blocks of 32 MB)
+        d, nn_idx, nn_dist = neighbours_and_maybe_condensed(X, k, metric=metric, exact_limit=0)
+    if root == "outgroup" and outgroup is None and tree_source == "dna":
         dated = [(dd, m) for m, dd in zip(ids, dates) if dd is not None]
         if not dated:
             raise ValueError("root='outgroup' needs an outgroup id or release dates to pick the oldest model")
         outgroup = min(dated)[1]
 
     declared_pairs = {(i, pos[p]) for i, ps in enumerate(decl) for p in ps if p in pos}
-    null = fit_null(X, families=families, exclude_pairs=declared_pairs, metric=metric, random_state=random_state)
+    if frame is not None:
+        null = frame.null
+    else:
+        null = fit_null(X, families=families, exclude_pairs=declared_pairs, metric=metric, random_state=random_state)
+    n_total = frame.n_total if frame is not None else n
+    sample = frame.sample if frame is not None else None
+    comp = dict(zip(ids, frame.components)) if frame is not None and frame.components is not None \
+        else lineage_components(ids, decl)
 
     neighbours = [
         Neighbour(ids[i], ids[int(j)], float(dist), r + 1)
         for i in range(n)
         for r, (j, dist) in enumerate(zip(nn_idx[i], nn_dist[i]))
     ]
-    use_logits = logits is not None and any(x is not None for x in logits)
     if use_logits and (weights is None or not any(w is not None for w in weights)):
         weights = [None] * n  # the evidence path also serves next-token evidence alone
     use_weights = (weights is not None and any(w is not None for w in weights)) or use_logits
@@ -199,23 +250,27 @@ def analyse_population(
             raise ValueError(f"weights has {len(weights)} entries for {n} models")
         parents, undocumented, conflicts, table = _with_evidence(
             ids, X, null, list(weights), nn_idx, dates, decl, declared_parents is not None, fpr, metric, refine,
-            list(logits) if use_logits else None, families, correction)
+            list(logits) if use_logits else None, families, correction, comp, n_total, sample)
     else:
         table = None
         parents, undocumented, conflicts = _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents,
-                                                     declared_relations, fpr, metric, correction)
+                                                     declared_relations, fpr, metric, correction, comp, n_total, sample)
 
-    if tree_source == "evidence" or (tree_source == "auto" and table is not None):
+    if tree_source == "evidence":
         tree = _tree_of_parents(ids, X, parents, null, metric)
-    else:
+    elif approx:  # above the measured limit, memory n*k (lineage.core.infer.approx_tree)
+        tree, tree_method = phylogeny(ids, X, nn=nn_idx, method=method, root=root, outgroup=outgroup, metric=metric)
+    elif tree_source == "dna":
         tree = tree_from_distances(ids, d, method=method, root=root, outgroup=outgroup)
+    else:
+        tree = None
     del d
-    speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None else []
+    speeds = family_speeds(ids, tree.root_to_tip(), dates, families) if families is not None and tree is not None else []
     return Analysis(
         ids=tuple(ids), tree=tree, neighbours=neighbours, parents=parents, undocumented=undocumented,
         conflicts=conflicts, family_speeds=speeds, null=null, fpr=fpr, metric=metric,
         channels=("dna",) + (("weights",) if weights is not None and any(w is not None for w in weights) else ())
-        + (("logits",) if use_logits else ()), pairs=table,
+        + (("logits",) if use_logits else ()), pairs=table, tree_method=tree_method,
     )
 
 
@@ -235,21 +290,22 @@ def _tree_of_parents(ids, X, parents, null, metric) -> Tree:
     return tree_from_genealogy(ids, parent_of, lengths=lengths, root_length=float(null.location) / 2)
 
 
-def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, declared_relations, fpr, metric, correction):
+def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, declared_relations, fpr, metric, correction,
+              comp, n_total, sample):
     n = len(ids)
     pos = {m: i for i, m in enumerate(ids)}
     parents = infer_parents(
         ids, nn_idx, nn_dist, null, release_dates=dates,
         declared_parents=decl if declared_parents is not None else None,
         declared_relations=declared_relations, fpr=fpr, X=X, metric=metric, correction=correction,
+        n_total=n_total, sample=sample,
     )
 
     # undocumented relations among the nearest-neighbour pairs
-    comp = lineage_components(ids, decl)
     inferred = {(p.parent, p.child) for p in parents}
     pvals = null.tail_p_value(nn_dist)
     if correction == "holm":  # selection-aware: each model's N - 1 candidates
-        pvals = holm_adjust(pvals, n - 1)
+        pvals = holm_adjust(pvals, n_total - 1)
     scores = null.score(nn_dist)
     seen: set[tuple[str, str]] = set()
     undocumented = []
@@ -288,13 +344,13 @@ def _dna_only(ids, X, null, nn_idx, nn_dist, dates, decl, declared_parents, decl
     return parents, undocumented, conflicts
 
 
-def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine=None, logits=None,
-                   families=None, correction="holm"):
+def _with_evidence(ids, X, null, weights, nn_idx, dates, decl, have_metadata, fpr, metric, refine, logits,
+                   families, correction, comp, n_total, sample):
 
     res = infer_with_evidence(ids, X, null, weights, nn_idx, release_dates=dates,
                               declared_parents=decl if have_metadata else None, fpr=fpr, metric=metric,
-                              refine=refine, logits=logits, families=families, correction=correction)
-    comp = lineage_components(ids, decl)
+                              refine=refine, logits=logits, families=families, correction=correction,
+                              n_total=n_total, sample=sample)
     edges = {(p.parent, p.child) for p in res.parents}
     undocumented = []
     for a, b, pe in res.related:

@@ -49,10 +49,14 @@ shared-mistakes test and the relative test (:func:`_distinctive`).
 Merges are found before the arborescence: a model whose weights fit
 ``t W_A + (1 - t) W_B`` of two earlier related models with a small residual gets both
 as parents. Every chosen edge carries the evidence it rests on and a derivation kind:
-``quantized`` (few distinct values per weight group), ``pruned`` (fewer layers),
-``adapter`` (low-rank weight difference), ``merge``, ``finetune`` (other shared-weight
-edges), ``distillation`` (behaviour related, weights open on both sides but unrelated,
-one tokenizer) or ``unknown`` (behaviour only, weights not available).
+``quantized`` (few distinct values per weight group), ``pruned`` (fewer layers or MLP
+units), ``upscaled`` (more layers, some repeating others), ``vocab`` (other tokenizer and
+embedding rows, same layers), ``permuted`` (related only by the weights' matched test:
+units or residual basis reordered), ``adapter`` (low-rank weight difference), ``merge``,
+``finetune`` (other shared-weight edges), ``distillation`` (behaviour related, weights open
+on both sides but unrelated, one tokenizer) or ``unknown`` (behaviour only, weights not
+available). An edge that only the matched test supports costs 0.9 to 0.99 (by the matched
+units' distance), so it never displaces an edge the direct test supports closely.
 """
 
 from __future__ import annotations
@@ -67,12 +71,14 @@ from scipy import stats
 from lineage.core.measure.distances import Metric, pair_distances
 from lineage.core.infer.parents import InferredParent, min_arborescence
 from lineage.core.infer.rows import Conflict
-from lineage.core.infer.selection import Correction, holm_by_member, local_p_values
+from lineage.core.infer.selection import Correction, holm_by_member, local_p_values, reference_sample
 from lineage.core.channels.relatedness import NullDistribution
-from lineage.core.channels.weights import SKETCH_RANK, WeightComparison, WeightProfile, compare_weights, difference_rank, merge_fit
+from lineage.core.channels.weights import (EMBEDDING_ROLE, SKETCH_RANK, WeightComparison, WeightProfile,
+                                           compare_weights, difference_rank, merge_fit)
 
 NO_PARENT_COST = 2.0
-KINDS = ("finetune", "adapter", "quantized", "pruned", "upscaled", "merge", "distillation", "unknown")
+KINDS = ("finetune", "adapter", "quantized", "pruned", "upscaled", "vocab", "permuted", "merge", "distillation",
+         "unknown")
 # a merge fit must explain the child this much better than its nearest single model
 MERGE_MAX_RESIDUAL = 0.35
 # "declared parent is not the direct parent": another candidate explains the child this much better
@@ -118,9 +124,12 @@ class PairTable:
         key = (min(i, j), max(i, j))
         w = self.weights.get(key)
         if w is not None and w.applicable:
-            return PairEvidence("weights", w.distance, w.p_value,
-                                {"cosine": round(w.cosine, 6), "n_matched": w.n_matched,
-                                 "layer_map": list(w.layer_map) if w.layer_map else None})
+            detail = {"cosine": round(w.cosine, 6), "n_matched": w.n_matched,
+                      "layer_map": list(w.layer_map) if w.layer_map else None}
+            if w.p_matched is not None:  # the matched (permutation-invariant) test ran too
+                detail.update(matched=w.matched, p_direct=w.p_direct, p_matched=w.p_matched,
+                              matched_cosine=None if w.matched_cosine is None else round(w.matched_cosine, 6))
+            return PairEvidence("weights", w.distance, w.p_value, detail)
         return self.dna.get(key)
 
     def all(self, i: int, j: int) -> tuple[PairEvidence, ...]:
@@ -269,6 +278,9 @@ def _structure(p: int, c: int, profiles, pe: PairEvidence | None) -> bool | None
         if _made_from_release(pe.distance, qp if qp is not None else qc):
             return qp is not None  # the full-precision one was made from the quantised release
         return qp is None  # a quantised copy: the full-precision one is the parent
+    wp, wc = (next(iter(x.units.values())).shape[0] if x.units else None for x in (pp, pc))
+    if wp is not None and wc is not None and wp != wc and pp.n_layers == pc.n_layers:
+        return wp > wc  # width pruning removes MLP units: the narrower one is the child
     if pp.n_layers != pc.n_layers:
         deeper = pp if pp.n_layers > pc.n_layers else pc
         if deeper.duplicated_layers() > 0:  # up-scaled: the deeper one repeats layers, it is the child
@@ -357,22 +369,47 @@ def _edge_cost(pe: PairEvidence, thr: float, lg: PairEvidence | None = None) -> 
     1 + the next-token distance when both models were read (JSD or top-1 disagreement, in
     [0, 1]), else 1 + the DNA distance over the DNA's related threshold."""
     if pe.channel == "weights":
+        if pe.detail.get("matched"):
+            # only the matched test relates them (units or basis reordered): after every edge the
+            # direct test supports closely, ranked among such edges by the matched units' distance
+            return 0.9 + 0.09 * min(1.0, max(pe.distance, 0.0))
         return min(0.99, max(pe.distance, 0.0))
     if lg is not None:
         return 1.0 + min(0.999, lg.distance)
     return 1.0 + min(0.999, pe.distance / thr)
 
 
-def _kind(p: int, c: int, pe: PairEvidence, profiles) -> str:
+def _embedding_rows(prof: WeightProfile) -> int | None:
+    for (role, layer), shape in prof.shapes.items():
+        if layer is None and EMBEDDING_ROLE.search(role):
+            return int(shape[0])
+    return None
+
+
+def _kind(p: int, c: int, pe: PairEvidence, profiles, fpr: float = 0.01) -> str:
+    """The derivation kind of a chosen edge ``p -> c`` (see the module docstring), from structure
+    first: ``permuted`` when only the matched test relates the pair (the direct test at ``fpr``
+    does not, the matched one does at ``fpr / 2``, its Bonferroni share), ``quantized``,
+    ``vocab`` (the tokenizers differ and so do the embeddings' row counts, while the layers
+    match), ``upscaled``, ``pruned`` (fewer layers, fewer MLP units, or more exact zeros),
+    ``adapter`` (low-rank difference), else ``finetune``."""
     pp, pc = profiles[p], profiles[c]
     if pe.channel != "weights":
         return "distillation" if pp is not None and pc is not None else "unknown"
+    d = pe.detail
+    if d.get("matched") and d.get("p_matched", 1.0) <= fpr / 2 and (d.get("p_direct") is None or d["p_direct"] > fpr):
+        return "permuted"
     qc, qp = _quant_bits(pc), _quant_bits(pp)
     if qc is not None and (qp is None or qc < qp or pc.stats["distinct_per_group"] < pp.stats["distinct_per_group"]):
         return "quantized"
+    ep, ec = _embedding_rows(pp), _embedding_rows(pc)
+    if foreign_vocabularies(pp, pc) and ep is not None and ec is not None and ep != ec:
+        return "vocab"
     if pc.n_layers > pp.n_layers and pc.duplicated_layers() > 0:
         return "upscaled"
-    if pc.n_layers < pp.n_layers or (pc.stats.get("zero_fraction", 0) > pp.stats.get("zero_fraction", 0) + 0.05):
+    up, uc = (next(iter(x.units.values())).shape[0] if x.units else None for x in (pp, pc))
+    if (pc.n_layers < pp.n_layers or (pc.stats.get("zero_fraction", 0) > pp.stats.get("zero_fraction", 0) + 0.05)
+            or (up is not None and uc is not None and uc < up)):
         return "pruned"
     r = difference_rank(pc, pp)
     if r is not None and r <= SKETCH_RANK // 2:
@@ -406,6 +443,8 @@ def infer_with_evidence(
     logits: Sequence[object | None] | None = None,
     families: Sequence[str | None] | None = None,
     correction: Correction = "holm",
+    n_total: int | None = None,
+    sample: np.ndarray | None = None,
 ) -> EvidenceResult:
     """Parents (with kinds and evidence) and related pairs from DNA and weights.
 
@@ -445,8 +484,11 @@ def infer_with_evidence(
     correction : {"holm", "none"}
         Selection-aware decisions (:mod:`lineage.core.infer.selection`); ``"none"`` only to
         measure the per-pair rule they replace.
+    n_total, sample : optional
+        As for :func:`lineage.core.infer.parents.infer_parents`.
     """
     n = len(ids)
+    m_cand = (n_total if n_total is not None else n) - 1
     dates = list(release_dates) if release_dates is not None else [None] * n
     index = {m: i for i, m in enumerate(ids)}
     declared = [{index[p] for p in ps if p in index} for ps in declared_parents] if declared_parents is not None \
@@ -483,7 +525,7 @@ def infer_with_evidence(
     # a parent must pass in its child's family, a relation in either (lineage.core.infer.selection)
     keys = list(judged)
     raw = [judged[k].p_value for k in keys]
-    adj_a, adj_b = holm_by_member(keys, raw, n) if correction == "holm" else (np.array(raw), np.array(raw))
+    adj_a, adj_b = holm_by_member(keys, raw, m_cand + 1) if correction == "holm" else (np.array(raw), np.array(raw))
     family_p: dict[tuple[int, int], float] = {}  # (member, other) -> adjusted p in member's family
     related: list[tuple[int, int, PairEvidence]] = []
     for (a, b), pa, pb in zip(keys, adj_a.tolist(), adj_b.tolist()):
@@ -500,10 +542,10 @@ def infer_with_evidence(
         pa = np.array([x for a, b in behaviour for x in (a, b)])
         ch = np.array([x for a, b in behaviour for x in (b, a)])
         dd = pair_distances(X, pa, ch, metric=metric)
-        lps = local_p_values(X, pa, dd, metric=metric)
+        lps = local_p_values(X, pa, dd, metric=metric, sample=reference_sample(ids) if sample is None else sample)
         if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
             named = np.array([p_ in declared[c_] for p_, c_ in zip(pa.tolist(), ch.tolist())], dtype=bool)
-            lps = np.where(named, lps, np.minimum(1.0, (n - 1) * lps))
+            lps = np.where(named, lps, np.minimum(1.0, m_cand * lps))
         for p_, c_, lp in zip(pa.tolist(), ch.tolist(), lps.tolist()):
             local[(p_, c_)] = lp
 
@@ -605,7 +647,7 @@ def infer_with_evidence(
         w = np.exp(-(costs - costs.min()) / tau)
         conf = float(np.exp(-(e[0] - costs.min()) / tau) / w.sum()) * (1.0 - e[2].p_value)
         parents.append(InferredParent(ids[c], ids[p], confidence=min(1.0, max(0.0, conf)), p_value=e[2].p_value,
-                                      distance=e[2].distance, channel=e[2].channel, kind=_kind(p, c, e[2], profiles),
+                                      distance=e[2].distance, channel=e[2].channel, kind=_kind(p, c, e[2], profiles, fpr),
                                       evidence=table.all(p, c), method="evidence"))
     return EvidenceResult(parents=parents, related=related, table=table, merges=merges)
 

@@ -51,7 +51,7 @@ from typing import Sequence
 import numpy as np
 
 from lineage.core.channels.relatedness import NullDistribution
-from lineage.core.infer.selection import Correction, holm_adjust, local_p_values
+from lineage.core.infer.selection import Correction, holm_adjust, local_p_values, reference_sample
 
 LEAF_RELATIONS = frozenset({"quantized", "merge"})
 
@@ -90,6 +90,8 @@ def infer_parents(
     X: np.ndarray | None = None,
     metric: str = "euclidean",
     correction: Correction = "holm",
+    n_total: int | None = None,
+    sample: np.ndarray | None = None,
 ) -> list[InferredParent]:
     """Infer at most one parent per model.
 
@@ -118,6 +120,14 @@ def infer_parents(
     correction : {"holm", "none"}
         ``"none"`` tests each candidate as if it were the only one (the rule before
         selection-aware decisions; kept to measure what the correction changes).
+    n_total : int, optional
+        Size of the whole population the candidates were drawn from, when ``ids`` are only
+        the part of it around the models being decided (a placement,
+        :mod:`lineage.pipeline.place`): the families of the correction hold ``n_total - 1``
+        candidates. Default ``len(ids)``.
+    sample : ndarray of int, optional
+        Positions of the local test's reference models in ``ids``; default
+        :func:`~lineage.core.infer.selection.reference_sample` of ``ids``.
 
     The p-value of each returned edge is the Holm-adjusted one (the child's family).
 
@@ -142,13 +152,15 @@ def infer_parents(
     named = np.array([[p in declared[c] for p in row] for c, row in enumerate(nn_indices.tolist())],
                      dtype=bool).reshape(nn_indices.shape)
     holm = correction == "holm"
-    pvals = np.where(named, raw, holm_adjust(raw, n - 1)) if holm else raw
+    m = (n_total if n_total is not None else n) - 1
+    pvals = np.where(named, raw, holm_adjust(raw, m)) if holm else raw
     local = np.zeros_like(pvals)
     if X is not None:
         cand = np.nonzero(pvals <= fpr)
-        local[cand] = local_p_values(X, nn_indices[cand], nn_distances[cand], metric=metric)
+        ref = reference_sample(ids) if sample is None else sample
+        local[cand] = local_p_values(X, nn_indices[cand], nn_distances[cand], metric=metric, sample=ref)
         if holm:  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
-            local = np.where(named, local, np.minimum(1.0, (n - 1) * local))
+            local = np.where(named, local, np.minimum(1.0, m * local))
     tau = max(null.scale * 0.5, 1e-12)
 
     # candidate edges: (cost, parent, child, distance, p)

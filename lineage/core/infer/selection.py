@@ -50,14 +50,41 @@ test, which compares each pair against independent initialisation).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal, Sequence
 
 import numpy as np
 
-from lineage.core.measure.distances import Metric, pair_distances
+from lineage.core.measure.distances import Metric, cross_distances
 
 
 Correction = Literal["holm", "none"]
+
+#: Models in the local test's reference sample (the candidate's distances to them give its own null).
+REFERENCE_SIZE = 2000
+
+
+def sample_key(model_id: str) -> int:
+    """A model's place in the reference sample's order: the first 60 bits of SHA-256 of its id.
+
+    The reference sample is chosen by id, not by a seeded draw over positions, so that it
+    is the same set of models however the population is ordered or split: a full analysis
+    and a placement onto the stored graph (which reads the sample back with one indexed
+    query, ``ORDER BY sample_key LIMIT``) compare every candidate with the same models, and
+    adding a model changes the sample only when its own key is among the smallest.
+    """
+    return int(hashlib.sha256(model_id.encode("utf-8")).hexdigest()[:15], 16)
+
+
+def reference_sample(ids: Sequence[str], size: int = REFERENCE_SIZE) -> np.ndarray:
+    """Positions of the reference sample in ``ids``: the ``size + 1`` smallest :func:`sample_key`
+    (one more than ``size`` so that a candidate in the sample still has ``size`` others), sorted;
+    every position when the population is that small."""
+    n = len(ids)
+    if n <= size + 1:
+        return np.arange(n)
+    keys = np.fromiter((sample_key(m) for m in ids), dtype=np.int64, count=n)
+    return np.sort(np.argpartition(keys, size)[:size + 1])
 
 
 def holm_adjust(p: np.ndarray, m: int) -> np.ndarray:
@@ -130,11 +157,26 @@ def holm_by_member(pairs: Sequence[tuple[int, int]], p: Sequence[float], n: int)
     return adj[:, 0], adj[:, 1]
 
 
+def _row_nanmedian(a: np.ndarray) -> np.ndarray:
+    """``np.nanmedian(a, axis=1)``, the same values, vectorised over the rows without NaN
+    (``nanmedian`` walks wide rows one by one in Python)."""
+    out = np.empty(a.shape[0])
+    nan = np.isnan(a).any(axis=1)
+    if (~nan).any():
+        out[~nan] = np.median(a[~nan], axis=1)
+    for r in np.flatnonzero(nan).tolist():
+        row = a[r][~np.isnan(a[r])]
+        out[r] = np.median(row) if row.size else np.nan
+    return out
+
+
 def local_p_values(X: np.ndarray, parents: np.ndarray, d: np.ndarray, *, metric: Metric = "euclidean",
-                   max_sample: int = 2000, random_state: int = 0) -> np.ndarray:
+                   max_sample: int = REFERENCE_SIZE, random_state: int = 0,
+                   sample: np.ndarray | None = None) -> np.ndarray:
     """P-value of each distance ``d[i]`` under candidate ``parents[i]``'s own distances to the
     population: ``Phi((d - median_p) / scale_p)`` with the median and 1.4826 MAD of its
-    distances to a seeded sample of at most ``max_sample`` other models.
+    distances to a sample of other models: ``sample`` (positions in ``X``; the analyses pass
+    :func:`reference_sample`, chosen by id) or else a seeded draw of at most ``max_sample``.
 
     Parameters
     ----------
@@ -156,19 +198,19 @@ def local_p_values(X: np.ndarray, parents: np.ndarray, d: np.ndarray, *, metric:
     out = np.ones(parents.shape[0])
     if parents.size == 0 or n < 3:
         return out
-    rng = np.random.default_rng(random_state)
-    sample = np.arange(n) if n <= max_sample + 1 else np.sort(rng.choice(n, max_sample + 1, replace=False))
+    if sample is None:
+        rng = np.random.default_rng(random_state)
+        sample = np.arange(n) if n <= max_sample + 1 else np.sort(rng.choice(n, max_sample + 1, replace=False))
+    sample = np.asarray(sample, dtype=np.int64)
     uniq, inv = np.unique(parents, return_inverse=True)
     loc = np.empty(uniq.size)
     scale = np.empty(uniq.size)
     for block in range(0, uniq.size, 256):
         us = uniq[block:block + 256]
-        rows = np.repeat(us, sample.size)
-        cols = np.tile(sample, us.size)
-        dist = pair_distances(X, rows, cols, metric=metric).reshape(us.size, sample.size).astype(np.float64)
+        dist = cross_distances(X, us, sample, metric=metric)
         dist[np.equal.outer(us, sample)] = np.nan  # a model's distance to itself is no sample
-        med = np.nanmedian(dist, axis=1)
-        mad = np.nanmedian(np.abs(dist - med[:, None]), axis=1)
+        med = _row_nanmedian(dist)
+        mad = _row_nanmedian(np.abs(dist - med[:, None]))
         loc[block:block + us.size] = med
         scale[block:block + us.size] = np.maximum(1.4826 * mad, 1e-12 * np.maximum(med, 1e-12))
     z = (d - loc[inv]) / scale[inv]

@@ -198,6 +198,30 @@ def nearest_neighbours(
     return idx, dist
 
 
+def cross_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, metric: Metric = "euclidean",
+                    max_cells: int = 1 << 22) -> np.ndarray:
+    """Distances of every ``(rows[a], cols[b])`` pair, float64, shape ``(len(rows), len(cols))``:
+    bit for bit what :func:`pair_distances` gives for the same pairs, without gathering both
+    sides of every pair (the columns are gathered once; a block of rows is broadcast against
+    them, at most ``max_cells`` pair-dimensions at a time)."""
+    P = _prepare(X, metric)
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    out = np.empty((rows.size, cols.size), dtype=np.float64)
+    if rows.size == 0 or cols.size == 0:
+        return out
+    if metric == "cosine":  # einsum's summation order is its own: the pairwise path, row by row
+        for a in range(rows.size):
+            out[a] = pair_distances(X, np.full(cols.size, rows[a]), cols, metric=metric)
+        return out
+    C = P[cols]
+    step = max(1, max_cells // (cols.size * P.shape[1]))
+    for s in range(0, rows.size, step):
+        diff = P[rows[s:s + step]][:, None, :] - C[None, :, :]
+        # what np.linalg.norm(a - b, axis=1) computes for real vectors: sqrt of the sum of squares
+        out[s:s + step] = np.sqrt(np.add.reduce(diff * diff, axis=-1))
+    return out
+
+
 def pair_distances(X: np.ndarray, i: np.ndarray, j: np.ndarray, *, metric: Metric = "euclidean") -> np.ndarray:
     """Distances of the given row pairs only, float64, shape ``(len(i),)``."""
     P = _prepare(X, metric)
