@@ -11,8 +11,11 @@ inference whose kind is unknown: when in doubt an obligation travels, and the fi
 says it rests on inference). An obligation crosses an outputs hop only when it travels
 to models trained on outputs (:attr:`~lineage.licences.table.Obligation.via_outputs`).
 
-For each model and each (ancestor licence, obligation kind) the path kept is the one
-with the fewest undeclared hops, then the fewest hops, then the smallest ids: an
+For each model and each obligation of an ancestor licence (its kind and clause: a licence
+may ask two things of one kind, as the Qwen Research licence asks for a copy of the
+agreement on redistribution and for "Built with Qwen" on any model made with its outputs)
+the path kept is the one with the fewest undeclared hops, then the fewest hops, then the
+smallest ids: an
 obligation is flagged ``inferred_only`` exactly when every path that carries it crosses
 an inferred edge nothing declares, the finding no card-based tool can make.
 
@@ -235,7 +238,7 @@ def inherit_obligations(models: Sequence[dict], edges: Iterable[dict], table: Li
             am = match[anc]
             if am.licence is None or not am.licence.known:
                 what = "no licence" if am.status == "none" else f"the licence {am.raw!r}, which the table does not identify"
-                offer((f"?{anc}", "unknown_terms"), hops_all, _row(
+                offer((f"?{anc}", "unknown_terms", ""), hops_all, _row(
                     m, anc, am, "unknown_terms", f"{anc} declares {what}: its terms are unknown",
                     "n/a", hops_all, "unverified", f"an ancestor's terms are unknown ({anc} declares {what})"))
                 continue
@@ -246,7 +249,7 @@ def inherit_obligations(models: Sequence[dict], edges: Iterable[dict], table: Li
                 if hops is None:
                     continue
                 j = judge(o, am, own, names[m], weights_path=anc in reach_w)
-                offer((am.licence.id, o.kind), hops, _row(m, anc, am, o.kind, o.summary, o.clause, hops, j.status,
+                offer((am.licence.id, o.kind, o.clause), hops, _row(m, anc, am, o.kind, o.summary, o.clause, hops, j.status,
                                                           j.reason))
         inherited = sorted((r for _, r in best.values()), key=lambda r: (order[r["kind"]], r["licence"] or "", r["origin"]))
         rows += mine + inherited

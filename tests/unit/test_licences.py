@@ -247,6 +247,67 @@ def test_an_obligation_reached_only_by_inference_is_flagged_and_declared_paths_w
     assert not doc["inferred_only"] and doc["path"] == ["doc", "mid", "g"] and doc["sources"] == ["manifest", "manifest"]
 
 
+def test_no_entry_rests_on_memory(table):
+    """Every entry says what text it was checked against; none is recalled or unverified."""
+    for lic in table:
+        assert not any(w in lic.checked.lower() for w in ("recalled", "memory", "not verified")), lic.id
+
+
+def test_qwen_research_terms_as_verified(table):
+    """Qwen Research License (19 Sep 2024): non-commercial for derivatives (1(i), 2(a)-(b)); a copy
+    of the agreement and change notes (3(a)-(b)) and a NOTICE file (3(c)) on redistribution;
+    "Built with Qwen" (4(b)) for every model made with the materials *or their outputs*."""
+    models = [_m("q", "other: qwen-research"), _m("ft", "apache-2.0"), _m("kd", "apache-2.0"),
+              _m("ft-q", "qwen-research")]
+    edges = [_declared("ft", "q"), _declared("kd", "q", relation="distillation"), _declared("ft-q", "q")]
+    out = inherit_obligations(models, edges, table)
+    nc = _status(models, edges, "ft", "non_commercial", table)
+    assert nc["status"] == "dropped" and "2(a)" in nc["clause"] and "1(i)" in nc["clause"]
+    assert _status(models, edges, "ft-q", "non_commercial", table)["status"] == "kept"
+    attribution = sorted((r["clause"], r["status"]) for r in _inherited(out, "ft", "attribution"))
+    assert attribution == [("Section 3 (Redistribution), items (a)-(b)", "carried"),
+                           ("Section 4 (Rules of use), item (b)", "carried")]
+    assert "Built with Qwen" in next(r["summary"] for r in _inherited(out, "ft", "attribution") if "4" in r["clause"])
+    assert _status(models, edges, "ft", "notice", table)["clause"] == "Section 3 (Redistribution), item (c)"
+    # a model trained on the outputs owes "Built with Qwen" and nothing else: outputs are not derivatives
+    kd = _inherited(out, "kd")
+    assert [(r["kind"], r["clause"], r["via_outputs"], r["status"]) for r in kd] == [
+        ("attribution", "Section 4 (Rules of use), item (b)", True, "carried")]
+    assert not table.get("qwen-research").kinds() & {"outputs_restriction", "user_threshold"}
+
+
+def test_mistral_research_terms_as_verified(table):
+    """MRL 0.1: derivatives and outputs for Research Purposes only (3.2, 4.2, 4.3, 9), read as
+    reaching a model trained on the outputs; a copy of the agreement and modification notices
+    (2.2, 2.3) and a NOTICE file (2.2) on distribution."""
+    models = [_m("mi", "other: mrl"), _m("ft", "apache-2.0"), _m("kd", "mit"), _m("ft-mi", "mrl")]
+    edges = [_declared("ft", "mi"), _declared("kd", "mi", relation="distillation"), _declared("ft-mi", "mi")]
+    out = inherit_obligations(models, edges, table)
+    nc = _status(models, edges, "ft", "non_commercial", table)
+    assert nc["status"] == "dropped" and "3.2" in nc["clause"] and "4.3" in nc["clause"]
+    kd = _status(models, edges, "kd", "non_commercial", table)
+    assert kd["status"] == "dropped" and kd["via_outputs"] and "4.2" in kd["clause"]
+    assert _status(models, edges, "ft-mi", "non_commercial", table)["status"] == "kept"
+    assert _status(models, edges, "ft", "notice", table)["clause"] == "Section 2.2"
+    assert _status(models, edges, "ft", "attribution", table)["clause"] == "Sections 2.2, 2.3"
+    assert {r["kind"] for r in _inherited(out, "kd")} == {"non_commercial"}  # no NOTICE for outputs
+
+
+def test_tongyi_qianwen_threshold_and_outputs_rule(table):
+    """Tongyi Qianwen (3 Aug 2023): commercial use allowed, a separate licence above 100 million
+    monthly active users (4), outputs may not improve another LLM (5(b))."""
+    lic = table.get("tongyi-qianwen")
+    assert lic.commercial is True
+    t = next(o for o in lic.obligations if o.kind == "user_threshold")
+    assert (t.threshold, t.clause) == (100_000_000, "Section 4 (Restrictions)")
+    models = [_m("t", "tongyi-qianwen"), _m("kd", "apache-2.0"), _m("ft", "apache-2.0")]
+    edges = [_declared("kd", "t", relation="distillation"), _declared("ft", "t")]
+    kd = _status(models, edges, "kd", "outputs_restriction", table)
+    assert kd["status"] == "dropped" and "5" in kd["clause"] and "(b)" in kd["clause"]
+    assert _status(models, edges, "ft", "outputs_restriction", table)["status"] == "carried"
+    assert _status(models, edges, "ft", "user_threshold", table)["status"] == "carried"
+
+
 def test_unknown_licences_leave_obligations_unverified(table):
     models = [_m("g", "gemma"), _m("x", "Totally Custom"), _m("none", None), _m("u", "my-licence"), _m("below-u", "mit")]
     edges = [_declared("x", "g"), _declared("none", "g"), _declared("below-u", "u")]
