@@ -468,21 +468,25 @@ def _licence_path(d: ReportData, r: dict) -> str:
 
 def licence_section(d: ReportData) -> str:
     """Finding: licence obligations the model's own licence drops (licence conflicts) or that cannot
-    be checked (its licence, or an ancestor's, is unknown), each with the clause and the path
-    drawn; then every obligation it owes, its own licence's and inherited, in one table."""
+    be checked (its licence, or an ancestor's, is unknown), and gated ancestors whose weights it
+    re-publishes without a gate, each with the clause and the path drawn; then every obligation
+    it owes, its own licence's and inherited, in one table."""
     rows = d.licence_obligations
     if not rows:
         body = '<p class="none">no licence obligations recorded: no licence, or the graph predates licence inheritance</p>'
         return f'<section id="licences"><h3>Licence obligations</h3>{body}</section>'
     items = []
-    for r in [x for x in rows if x.get("status") == "dropped"] + [x for x in rows if x.get("status") == "unverified"]:
-        what = "drops" if r["status"] == "dropped" else "cannot be checked against"
+    for r in [x for status in ("dropped", "ungated", "unverified") for x in rows if x.get("status") == status]:
         via = (" Reached only through inferred, undeclared edges: no model card says so."
                if r.get("inferred_only") else "")
+        if r["status"] == "ungated":
+            head = f'{_e(d.name(d.model_id))} has no access gate, but the weights come from the gated {_e(d.name(r.get("origin") or ""))}'
+        else:
+            what = "drops" if r["status"] == "dropped" else "cannot be checked against"
+            head = (f'{_e(d.name(d.model_id))} {what} the {_e(str(r.get("kind") or "").replace("_", " "))} terms of '
+                    f'{_e(r.get("licence") or "an unknown licence")} from {_e(d.name(r.get("origin") or ""))}')
         items.append(
-            f'<div class="finding licence-finding {_e(r["status"])}"><h3>{_e(d.name(d.model_id))} {what} the '
-            f'{_e(str(r.get("kind") or "").replace("_", " "))} terms of {_e(r.get("licence") or "an unknown licence")}'
-            f' from {_e(d.name(r.get("origin") or ""))}</h3>'
+            f'<div class="finding licence-finding {_e(r["status"])}"><h3>{head}</h3>'
             f'<p>{_e(r.get("reason") or "")}.{_e(via)}</p><p>Clause: {_e(r.get("clause") or "n/a")}'
             + (f' (<a href="{_e(r["url"])}">{_e(r["url"])}</a>)' if r.get("url") else "") + "</p>"
             f"{_licence_path(d, r)}</div>")

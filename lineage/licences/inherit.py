@@ -34,6 +34,17 @@ Status of each inherited obligation against the model's own licence:
   (kind ``unknown_terms``).
 - ``carried``: attribution, NOTICE files, user thresholds: owed on redistribution,
   not something a graph can check (and outputs restrictions reached by weights).
+
+Access gates (kind ``gated_access``, :data:`GATE_KIND`): a model whose weights descend
+from a *gated* ancestor (its card sets ``extra_gated_prompt``, or a Hub dump says
+``gated``) is ``ungated`` when it carries no gate itself: the weights users had to accept
+terms for are downloadable without them. It is ``kept`` when the model is gated too. A gate
+follows weights hops only, the hops licence obligations follow: it controls who may
+download the weights, and a model trained on the outputs does not re-publish them. A gate
+is not a licence term (a licence may allow redistribution without any gate), so an
+``ungated`` finding is not a licence conflict (``conflict`` false); it has its own query
+(``ungated_copies``) and policy rule. Ancestors behind one gate prompt count once (the best
+path kept, as for a licence's obligation); a gate without a prompt counts per ancestor.
 """
 
 from __future__ import annotations
@@ -47,6 +58,10 @@ from typing import Iterable, Sequence
 from lineage.licences.table import KINDS, LicenceMatch, LicenceTable, Obligation
 
 _ALNUM = re.compile(r"[^a-z0-9]")
+#: The kind of an inherited access gate (not a licence table kind: gates come from the cards).
+GATE_KIND = "gated_access"
+#: How much of a gating prompt a finding quotes.
+_PROMPT_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -161,6 +176,36 @@ def judge(o: Obligation, origin: LicenceMatch, own: LicenceMatch, name: str, *, 
     raise AssertionError(o.kind)
 
 
+def _gated(m: dict) -> bool:
+    """Whether a model row carries an access gate: a gating prompt from its card, or the Hub's flag."""
+    return bool(m.get("gated")) or bool((m.get("gating_prompt") or "").strip())
+
+
+def _gate_row(model: str, name: str, anc: dict, hops: Sequence[Hop], model_gated: bool) -> dict:
+    """The ``gated_access`` finding of ``model`` (gated or not) below the gated ancestor ``anc``."""
+    prompt = " ".join((anc.get("gating_prompt") or "").split())
+    quoted = prompt if len(prompt) <= _PROMPT_CHARS else prompt[:_PROMPT_CHARS - 3] + "..."
+    if prompt:
+        clause = "card: extra_gated_prompt"
+        summary = (f"{anc['id']} is gated: users accept its terms before they can download the weights "
+                   f"(its prompt: {quoted!r}); a copy of those weights keeps a gate")
+    else:
+        clause = f"Hub: gated ({anc.get('gated_mode') or 'auto'})"
+        summary = (f"{anc['id']} is gated on the Hub ({anc.get('gated_mode') or 'auto'} approval): users accept "
+                   "its terms before they can download the weights; a copy of those weights keeps a gate")
+    steps = "inferred, undeclared edges only" if any(not h.declared for h in hops) else "declared edges"
+    if model_gated:
+        status, reason = "kept", f"it is gated too, as {anc['id']} is"
+    else:
+        status, reason = "ungated", (f"{name} descends by its weights from the gated {anc['id']} ({len(hops)} "
+                                     f"generation(s), through {steps}) and no gate is recorded for it (no "
+                                     "extra_gated_prompt on its card, no gated flag from the Hub): anyone can "
+                                     f"download what {anc['id']} asks users to accept terms for")
+    row = _row(model, anc["id"], LicenceMatch(None, None, "none"), GATE_KIND, summary, clause, hops, status, reason)
+    row["licence_name"] = f"access gate of {anc['id']}"
+    return row
+
+
 def _hop_dict(h: Hop) -> dict:
     d = asdict(h)
     d["outputs"] = h.outputs
@@ -193,7 +238,9 @@ def inherit_obligations(models: Sequence[dict], edges: Iterable[dict], table: Li
     Parameters
     ----------
     models : sequence of dict
-        ``{id, name, licence}``: the licence string as the card or manifest gives it (or None).
+        ``{id, name, licence}``: the licence string as the card or manifest gives it (or None);
+        optionally ``gated`` (the Hub's flag), ``gating_prompt`` (the card's
+        ``extra_gated_prompt``) and ``gated_mode``, for the access-gate findings.
     edges : iterable of dict
         Parent edges ``{child, parent, type}`` with ``type`` ``DECLARED_PARENT`` (and
         ``source``, ``relation``, ``contradicted``) or ``INFERRED_PARENT`` (and ``channel``,
@@ -206,11 +253,14 @@ def inherit_obligations(models: Sequence[dict], edges: Iterable[dict], table: Li
         ``obligations``: one row per model and obligation (:func:`_row` keys: path,
         sources, hops as JSON, inferred_only, status, conflict, reason);
         ``models``: one row per model (``id, licence_id, licence_status, licence_concluded,
-        licence_expression, n_obligations, n_licence_conflicts, n_inferred_obligations``).
+        licence_expression, n_obligations, n_licence_conflicts, n_inferred_obligations,
+        n_ungated``: the gated ancestors whose gate it drops).
     """
     ids = {m["id"] for m in models}
     match = {m["id"]: table.lookup(m.get("licence")) for m in models}
     names = {m["id"]: m.get("name") or m["id"] for m in models}
+    rows_by_id = {m["id"]: m for m in models}
+    gated = {m["id"] for m in models if _gated(m)}
     parents: dict[str, list[Hop]] = {}
     for h in sorted(merge_hops(e for e in edges if e["child"] in ids and e["parent"] in ids).values(),
                     key=lambda h: (h.child, h.parent)):
@@ -218,7 +268,7 @@ def inherit_obligations(models: Sequence[dict], edges: Iterable[dict], table: Li
             parents.setdefault(h.child, []).append(h)
     rows: list[dict] = []
     stats: list[dict] = []
-    order = {k: i for i, k in enumerate(KINDS + ("unknown_terms",))}
+    order = {k: i for i, k in enumerate(KINDS + ("unknown_terms", GATE_KIND))}
     for m in sorted(ids):
         own = match[m]
         mine: list[dict] = []
@@ -251,16 +301,22 @@ def inherit_obligations(models: Sequence[dict], edges: Iterable[dict], table: Li
                 j = judge(o, am, own, names[m], weights_path=anc in reach_w)
                 offer((am.licence.id, o.kind, o.clause), hops, _row(m, anc, am, o.kind, o.summary, o.clause, hops, j.status,
                                                           j.reason))
+        for anc, hops in reach_w.items():  # access gates travel with the weights
+            if anc in gated:
+                prompt = " ".join((rows_by_id[anc].get("gating_prompt") or "").split())
+                offer((GATE_KIND, prompt or f"@{anc}", ""), hops,
+                      _gate_row(m, names[m], rows_by_id[anc], hops, m in gated))
         inherited = sorted((r for _, r in best.values()), key=lambda r: (order[r["kind"]], r["licence"] or "", r["origin"]))
         rows += mine + inherited
         # the licences whose terms reach the model: its own (when identified), then every ancestor's
         concluded = ([own.licence.id] if own.licence is not None and own.licence.known else []) + sorted(
-            {r["licence"] for r in inherited if r["kind"] != "unknown_terms"} - {own.id})
+            {r["licence"] for r in inherited if r["kind"] not in ("unknown_terms", GATE_KIND)} - {own.id})
         exprs = [table.get(c).expression for c in concluded]
         stats.append({
             "id": m, "licence_id": own.id, "licence_status": own.status, "licence_concluded": concluded,
             "licence_expression": " AND ".join(exprs) if exprs else None,
             "n_obligations": len(mine) + len(inherited),
             "n_licence_conflicts": sum(r["conflict"] for r in inherited),
-            "n_inferred_obligations": sum(r["inferred_only"] for r in inherited)})
+            "n_inferred_obligations": sum(r["inferred_only"] for r in inherited),
+            "n_ungated": sum(r["status"] == "ungated" for r in inherited)})
     return {"obligations": rows, "models": stats}

@@ -179,6 +179,75 @@ def test_check_exit_codes_and_sarif(settings, graph, tmp_path):
     assert doc["failed"] and {f["rule"] for f in doc["findings"]} >= {"no-dropped-obligation", "no-non-commercial-ancestry"}
 
 
+GATE = "Log in and accept the licence to download this model."
+
+
+def test_gated_models_republished_without_the_gate(settings, graph, tmp_path):
+    """Through ingest: a base whose card sets extra_gated_prompt, one gated fine-tune, and the
+    rest of its family published without a gate. `ungated_copies` lists exactly the models that
+    descend by weights from a gated model and carry no gate (their obligations say so, with the
+    path), and the sample policy's `gate-kept` rule reports each as a warning."""
+    pop = write_synthetic_population(tmp_path, 30, random_state=7)
+    rows = [json.loads(l) for l in pop["manifest"].read_text().splitlines()]
+    root, gated_child = "fam000/m0000", "fam000/m0001"
+    for r in rows:
+        r["licence"] = "mit"
+        r["dna"] = str(tmp_path / r["dna"])
+        if r["id"] in (root, gated_child):  # a folder holding only the card, as a gated repository shows it
+            card = tmp_path / "cards" / r["id"].replace("/", "_")
+            card.mkdir(parents=True)
+            (card / "README.md").write_text(f"---\nlicense: mit\nextra_gated_prompt: {GATE}\n---\n# {r['id']}\n")
+            r["path"] = str(card)
+    m = tmp_path / "gated.jsonl"
+    m.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ingest(m, settings=settings)
+    assert graph.query("model_info", model_id=root)[0]["gating_prompt"] == GATE
+
+    edges = graph.query("licence_edges")
+    parents: dict[str, list[dict]] = {}
+    for e in edges:
+        parents.setdefault(e["child"], []).append(e)
+
+    def weights_ancestors(model: str) -> set[str]:  # the oracle: every ancestor not behind a distillation step
+        seen, stack = set(), [model]
+        while stack:
+            for e in parents.get(stack.pop(), ()):
+                how = e["relation"] if e["type"] == "DECLARED_PARENT" and e["relation"] else e["kind"]
+                if how != "distillation" and e["parent"] not in seen:
+                    seen.add(e["parent"])
+                    stack.append(e["parent"])
+        return seen
+
+    gated = {root, gated_child}
+    expected = {r["id"] for r in rows if r["id"] not in gated and weights_ancestors(r["id"]) & gated}
+    found = graph.query("ungated_copies", inferred_only=False)
+    assert {r["model"] for r in found} == expected
+    assert len(expected) >= 5  # the root's declared fine-tunes and quantized copy at least
+    for r in found:
+        assert r["origin"] in gated and r["gating_prompt"] == GATE and r["path"][-1] == r["origin"]
+        assert r["path"][0] == r["model"] and len(r["sources"]) == r["generations"] == len(r["path"]) - 1
+    # one gate prompt: one finding per model, on the best path
+    assert len(found) == len(expected)
+    direct = next(r for r in found if r["model"] == "fam000/m0010")  # declared fine-tune of the root
+    assert (direct["origin"], direct["sources"], direct["inferred_only"]) == (root, ["manifest"], False)
+    kept = [o for o in graph.query("obligations", model_id=gated_child) if o["kind"] == "gated_access"]
+    assert [(o["status"], o["origin"]) for o in kept] == [("kept", root)]
+    ob = graph.query("obligations", model_id="fam000/m0010")
+    assert [(o["kind"], o["status"]) for o in ob if o["kind"] == "gated_access"] == [("gated_access", "ungated")]
+    # a gate is no licence conflict: all models share one permissive licence
+    assert graph.query("licence_conflicts", inferred_only=False) == []
+
+    # the sample policy reports each as a warning: exit 0 at --fail-on error, 1 at warning
+    only = tmp_path / "gates.yaml"
+    only.write_text("rules:\n  - id: gate-kept\n    query: ungated_copies\n    severity: warning\n")
+    assert _check("--policy", str(only), settings=settings).returncode == 0
+    assert _check("--policy", str(only), "--fail-on", "warning", settings=settings).returncode == 1
+    j = _check("--policy", "sample", "--format", "json", "--fail-on", "warning", settings=settings)
+    doc = json.loads(j.stdout)
+    gate = [f for f in doc["findings"] if f["rule"] == "gate-kept"]
+    assert sorted(f["model"] for f in gate) == sorted(expected) and {f["severity"] for f in gate} == {"warning"}
+
+
 def test_check_on_a_clean_graph_exits_0(settings, graph, tmp_path):
     pop = write_synthetic_population(tmp_path, 30, random_state=5)
     rows = [json.loads(l) for l in pop["manifest"].read_text().splitlines()]

@@ -321,6 +321,74 @@ def test_unknown_licences_leave_obligations_unverified(table):
     assert stats["x"]["licence_concluded"] == ["gemma"] and stats["none"]["licence_status"] == "none"
 
 
+# -- access gates ---------------------------------------------------------------------------
+GATE_PROMPT = "You need to agree to share your contact information to access this model."
+
+
+def _gates(out, model):
+    return _inherited(out, model, "gated_access")
+
+
+def test_a_gated_ancestors_weights_republished_without_a_gate_are_found(table):
+    """A fine-tune, a quantized copy two steps down and a merge of a gated model, published with
+    no gate, are `ungated` (with the gated origin, path and prompt); a gated fine-tune keeps the gate."""
+    models = [{**_m("g", "gemma"), "gating_prompt": GATE_PROMPT, "gated": True}, _m("ft", "gemma"),
+              _m("q", "gemma"), {**_m("ft-g", "gemma"), "gating_prompt": "Accept our terms."},
+              _m("merge", "apache-2.0"), _m("other", "mit")]
+    edges = [_declared("ft", "g"), _declared("q", "ft", relation="quantized"), _declared("ft-g", "g"),
+             _declared("merge", "g", relation="merge"), _declared("merge", "other", relation="merge")]
+    out = inherit_obligations(models, edges, table)
+    ft = _gates(out, "ft")
+    assert [(r["origin"], r["status"], r["conflict"], r["path"]) for r in ft] == [("g", "ungated", False, ["ft", "g"])]
+    assert ft[0]["clause"] == "card: extra_gated_prompt" and GATE_PROMPT in ft[0]["summary"]
+    assert ft[0]["licence"] is None and ft[0]["licence_name"] == "access gate of g"
+    assert "no gate is recorded" in ft[0]["reason"] and "declared edges" in ft[0]["reason"]
+    assert [(r["status"], r["path"]) for r in _gates(out, "q")] == [("ungated", ["q", "ft", "g"])]
+    assert [r["status"] for r in _gates(out, "ft-g")] == ["kept"]
+    assert [r["origin"] for r in _gates(out, "merge")] == ["g"]
+    assert _gates(out, "g") == [] and _gates(out, "other") == []  # a gate binds descendants, not the model itself
+    stats = {s["id"]: s for s in out["models"]}
+    assert (stats["ft"]["n_ungated"], stats["ft-g"]["n_ungated"], stats["g"]["n_ungated"]) == (1, 0, 0)
+    # a gate is not a licence term: no licence conflict, and it concludes no licence
+    assert stats["ft"]["n_licence_conflicts"] == 0 and stats["ft"]["licence_concluded"] == ["gemma"]
+
+
+def test_a_gate_follows_the_weights_not_the_outputs_and_inference_is_flagged(table):
+    models = [{**_m("g", "llama3.1"), "gated": True, "gated_mode": "manual"}, _m("kd", "llama3.1", name="Llama-kd"),
+              _m("copy", "apache-2.0"), _m("kd-ft", "apache-2.0")]
+    edges = [_declared("kd", "g", relation="distillation"), _inferred("copy", "g", kind="quantized", confidence=0.99),
+             _declared("kd-ft", "kd")]
+    out = inherit_obligations(models, edges, table)
+    assert _gates(out, "kd") == [] and _gates(out, "kd-ft") == []  # trained on outputs: no weights to gate
+    r = _gates(out, "copy")[0]
+    assert (r["status"], r["inferred_only"], r["sources"]) == ("ungated", True, ["inferred:weights (confidence 0.99)"])
+    assert r["clause"] == "Hub: gated (manual)" and "inferred, undeclared edges only" in r["reason"]
+
+
+def test_one_finding_per_gate_prompt_on_the_best_path(table):
+    """Two gated ancestors behind the same prompt (a gated base and its gated re-upload) are one
+    finding, on the path resting least on inference, then the shortest; distinct prompts are two."""
+    models = [{**_m("base", "mit"), "gating_prompt": GATE_PROMPT}, {**_m("mirror", "mit"), "gating_prompt": GATE_PROMPT},
+              {**_m("other-gate", "mit"), "gating_prompt": "Another gate."}, _m("ft", "mit")]
+    edges = [_declared("mirror", "base"), _declared("ft", "mirror"), _inferred("ft", "base"),
+             _declared("ft", "other-gate", relation="merge")]
+    out = inherit_obligations(models, edges, table)
+    rows = _gates(out, "ft")
+    assert sorted((r["origin"], tuple(r["path"])) for r in rows) == [("mirror", ("ft", "mirror")),
+                                                                     ("other-gate", ("ft", "other-gate"))]
+    assert all(r["status"] == "ungated" and not r["inferred_only"] for r in rows)
+    assert next(s for s in out["models"] if s["id"] == "ft")["n_ungated"] == 2
+
+
+def test_models_without_gate_fields_behave_as_before(table):
+    """Rows with no gate fields (older callers) yield no gate findings and the same licence rows."""
+    models = [_m("g", "gemma"), _m("ft", "apache-2.0")]
+    edges = [_declared("ft", "g")]
+    out = inherit_obligations(models, edges, table)
+    assert not any(r["kind"] == "gated_access" for r in out["obligations"])
+    assert all(s["n_ungated"] == 0 for s in out["models"])
+
+
 def test_cycles_and_self_edges_end(table):
     models = [_m("a", "gemma"), _m("b", "apache-2.0")]
     edges = [_declared("a", "b"), _inferred("b", "a"), _declared("a", "a")]
@@ -445,3 +513,16 @@ def test_report_licence_section_escapes_and_draws_the_path():
     assert html.count('class="hop declared"') == 1 and html.count('class="hop inferred"') == 1
     assert "Reached only through inferred, undeclared edges" in html
     assert "no licence obligations recorded" in licence_section(ReportData("m", {}))
+
+
+def test_report_licence_section_shows_an_ungated_copy():
+    from lineage.export.report import ReportData, licence_section
+
+    rows = [{"kind": "gated_access", "status": "ungated", "origin": "g", "licence": "access gate of g",
+             "clause": "card: extra_gated_prompt", "summary": "s", "path": ["m", "g"], "sources": ["model_card"],
+             "inferred_only": False, "reason": "m descends by its weights from the gated g", "generations": 1},
+            {"kind": "attribution", "status": "carried", "origin": "g", "licence": "MIT License", "clause": "c",
+             "summary": "s", "path": ["m", "g"], "sources": ["model_card"], "generations": 1}]
+    html = licence_section(ReportData("m", {}, licence_obligations=rows))
+    assert html.count('class="finding licence-finding') == 1 and "has no access gate" in html
+    assert "the gated g" in html and "card: extra_gated_prompt" in html and 'class="hop declared"' in html
