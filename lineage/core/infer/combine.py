@@ -71,7 +71,7 @@ from scipy import stats
 from lineage.core.measure.distances import Metric, pair_distances
 from lineage.core.infer.parents import InferredParent, min_arborescence
 from lineage.core.infer.rows import Conflict
-from lineage.core.infer.selection import Correction, holm_by_member, local_p_values, reference_sample
+from lineage.core.infer.selection import Correction, holm_by_member, local_test, reference_sample
 from lineage.core.channels.relatedness import NullDistribution
 from lineage.core.channels.weights import (EMBEDDING_ROLE, SKETCH_RANK, WeightComparison, WeightProfile,
                                            compare_weights, difference_rank, merge_fit)
@@ -537,17 +537,19 @@ def infer_with_evidence(
             related.append((a, b, _adjusted(judged[(a, b)], min(pa, pb))))
     # behaviour alone must also pass the parent's local test (no hubs: lineage.core.infer.selection)
     behaviour = [(a, b) for a, b, pe in related if pe.channel != "weights"]
-    local: dict[tuple[int, int], float] = {}
+    local: dict[tuple[int, int], bool] = {}
     if behaviour:
         pa = np.array([x for a, b in behaviour for x in (a, b)])
         ch = np.array([x for a, b in behaviour for x in (b, a)])
         dd = pair_distances(X, pa, ch, metric=metric)
-        lps = local_p_values(X, pa, dd, metric=metric, sample=reference_sample(ids) if sample is None else sample)
+        factor = 1.0
         if correction == "holm":  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
             named = np.array([p_ in declared[c_] for p_, c_ in zip(pa.tolist(), ch.tolist())], dtype=bool)
-            lps = np.where(named, lps, np.minimum(1.0, m_cand * lps))
-        for p_, c_, lp in zip(pa.tolist(), ch.tolist(), lps.tolist()):
-            local[(p_, c_)] = lp
+            factor = np.where(named, 1.0, float(m_cand))
+        oks = local_test(X, pa, dd, factor, fpr, metric=metric,
+                         sample=reference_sample(ids) if sample is None else sample)
+        for p_, c_, ok in zip(pa.tolist(), ch.tolist(), oks.tolist()):
+            local[(p_, c_)] = ok
 
     # candidate edges into each child
     incoming: list[list[tuple[float, int, PairEvidence]]] = [[] for _ in range(n)]
@@ -556,7 +558,7 @@ def infer_with_evidence(
             if family_p[(c, p)] > fpr:
                 continue  # not significant among the child's candidates
             pe = _adjusted(judged[(a, b)], family_p[(c, p)])
-            if pe.channel != "weights" and local[(p, c)] > fpr:
+            if pe.channel != "weights" and not local[(p, c)]:
                 continue  # as close to everyone as to this child: a hub, not a parent
             if not _may_descend(p, c, dates, profiles, pe):
                 continue

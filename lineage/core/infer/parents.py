@@ -51,7 +51,7 @@ from typing import Sequence
 import numpy as np
 
 from lineage.core.channels.relatedness import NullDistribution
-from lineage.core.infer.selection import Correction, holm_adjust, local_p_values, reference_sample
+from lineage.core.infer.selection import Correction, holm_adjust, local_test, reference_sample
 
 LEAF_RELATIONS = frozenset({"quantized", "merge"})
 
@@ -154,22 +154,22 @@ def infer_parents(
     holm = correction == "holm"
     m = (n_total if n_total is not None else n) - 1
     pvals = np.where(named, raw, holm_adjust(raw, m)) if holm else raw
-    local = np.zeros_like(pvals)
+    local_ok = np.ones(pvals.shape, dtype=bool)
     if X is not None:
         cand = np.nonzero(pvals <= fpr)
         ref = reference_sample(ids) if sample is None else sample
-        local[cand] = local_p_values(X, nn_indices[cand], nn_distances[cand], metric=metric, sample=ref)
-        if holm:  # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
-            local = np.where(named, local, np.minimum(1.0, m * local))
+        # the parent's side is a choice among N - 1 too (Bonferroni), unless declared
+        factor = np.where(named[cand], 1.0, float(m)) if holm else 1.0
+        local_ok[cand] = local_test(X, nn_indices[cand], nn_distances[cand], factor, fpr, metric=metric, sample=ref)
     tau = max(null.scale * 0.5, 1e-12)
 
     # candidate edges: (cost, parent, child, distance, p)
     incoming: list[list[tuple[float, int, float, float]]] = [[] for _ in range(n)]
     for c in range(n):
         dc = dates[c]
-        for p, d, pv, lp in zip(nn_indices[c].tolist(), nn_distances[c].tolist(), pvals[c].tolist(),
-                                local[c].tolist()):
-            if pv > fpr or lp > fpr or rels[p] in LEAF_RELATIONS:
+        for p, d, pv, ok in zip(nn_indices[c].tolist(), nn_distances[c].tolist(), pvals[c].tolist(),
+                                local_ok[c].tolist()):
+            if pv > fpr or not ok or rels[p] in LEAF_RELATIONS:
                 continue
             dp = dates[p]
             if dc is not None and (dp is None or dp > dc):

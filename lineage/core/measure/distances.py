@@ -222,6 +222,44 @@ def cross_distances(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, metric
     return out
 
 
+def cross_distances_bounded(X: np.ndarray, rows: np.ndarray, cols: np.ndarray, *,
+                            metric: Metric = "euclidean") -> tuple[np.ndarray, np.ndarray]:
+    """Distances of every ``(rows[a], cols[b])`` pair by one matrix product, with a bound on how far
+    each row may be from :func:`cross_distances` (which gathers the differences: exact, and slow).
+
+    Returns ``(D, err)``: ``D`` of shape ``(len(rows), len(cols))`` float64, and ``err`` of shape
+    ``(len(rows),)`` with ``|D[a, b] - cross_distances(...)[a, b]| <= err[a]`` for every ``b``.
+
+    The bound is the classical one for floating-point sums (Higham, *Accuracy and Stability of
+    Numerical Algorithms*, 3.1): a sum of ``n`` products carries an absolute error of at most
+    ``gamma_n`` times the sum of their absolute values, ``gamma_n = n u / (1 - n u)`` and ``u`` the
+    unit roundoff, whatever the order of summation (BLAS may block and fuse). Euclidean: the
+    product path computes ``|a|^2 + |b|^2 - 2 a.b`` (error at most ``gamma_{n+3} (|a|^2 + |b|^2 +
+    2 |a||b|)``), then the square root, and ``|sqrt(x) - sqrt(y)| <= sqrt(|x - y|)``; the exact
+    path's own error, relative, is at most ``gamma_{n+3}`` of the distance. Cosine: both paths take
+    ``1 - a.b`` of the same unit vectors, each dot product within ``gamma_n``. The bound used here
+    is twice those, so rounding in the bound itself cannot matter.
+    """
+    P = _prepare(X, metric)
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    n_dims = P.shape[1]
+    u = np.finfo(np.float64).eps / 2
+    gamma = 2.0 * (n_dims + 3) * u / (1.0 - (n_dims + 3) * u)
+    if rows.size == 0 or cols.size == 0:
+        return np.empty((rows.size, cols.size)), np.zeros(rows.size)
+    A, C = P[rows], P[cols]
+    if metric == "cosine":
+        D = _block(A, None, C, None, metric)
+        return D, np.full(rows.size, 2.0 * gamma * (1.0 + gamma))
+    a2, c2 = np.einsum("ij,ij->i", A, A), np.einsum("ij,ij->i", C, C)
+    D = _block(A, a2, C, c2, metric)
+    c2max = float(c2.max())
+    err_sq = gamma * (a2 + c2max + 2.0 * np.sqrt(a2 * c2max))  # of |a|^2 + |b|^2 - 2 a.b, each row
+    dmax = D.max(axis=1)
+    err = np.sqrt(err_sq) + gamma * (dmax + np.sqrt(err_sq))
+    return D, err * (1.0 + 4 * u) + np.finfo(np.float64).tiny
+
+
 def pair_distances(X: np.ndarray, i: np.ndarray, j: np.ndarray, *, metric: Metric = "euclidean") -> np.ndarray:
     """Distances of the given row pairs only, float64, shape ``(len(i),)``."""
     P = _prepare(X, metric)
