@@ -151,12 +151,35 @@ def _run_id(manifest: Manifest, key: str) -> str:
     return "run:" + hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _check_provenance(existing: list[dict], prov: Provenance | None) -> None:
-    keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
+@dataclass
+class _Existing:
+    """What ingest checks against the models already in the graph, read in two queries
+    (``existing_overview``: one row of lists over every model; ``existing_models_of``: the
+    batch's own models) rather than a row per stored model."""
+
+    ids: list[str]
+    provenance_keys: set[str]  # of the models with a DNA
+    n_with_dna: int
+    n_valid: int  # status ok, with a DNA: the population before this batch
+    declared: dict[str, list[str]]  # id -> declared parents, of the models that declare any
+    batch: dict[str, dict]  # the batch's models already in the graph (existing_models_of rows)
+
+    @classmethod
+    def read(cls, g, batch_ids: list[str]) -> "_Existing":
+        o = g.query("existing_overview")[0]
+        found = g.query("existing_models_of", ids=sorted(set(batch_ids))) if batch_ids else []
+        return cls(ids=list(o["ids"]), provenance_keys={k for k in o["provenance_keys"] if k},
+                   n_with_dna=int(o["n_with_dna"]), n_valid=int(o["n_valid"]),
+                   declared={r["id"]: list(r["parents"]) for r in o["declared"]},
+                   batch={r["id"]: r for r in found})
+
+
+def _check_provenance(existing: _Existing, prov: Provenance | None) -> None:
+    keys = existing.provenance_keys
     if prov is not None and keys and prov.comparability_key() not in keys:
         raise ProvenanceMismatch(
             f"this batch's DNA settings (key {prov.comparability_key()}) differ from those of the "
-            f"{sum(r['has_dna'] for r in existing)} models already in the graph (key {', '.join(sorted(keys))})",
+            f"{existing.n_with_dna} models already in the graph (key {', '.join(sorted(keys))})",
             hint="use the graph's probes, encoder and generation settings (see `lineage query provenance`), or another database",
         )
 
@@ -218,7 +241,7 @@ def ingest(
     with Graph(settings) as g:
         g.bootstrap_schema()
         with IngestLock(g):
-            existing = g.query("existing_models")
+            existing = _Existing.read(g, [e.id for e, _ in batch.entries])
             _check_provenance(existing, batch.provenance)
             _check_declarations(batch, existing)
             rep = _start_run(g, m, batch)
@@ -227,7 +250,7 @@ def ingest(
                 _load_models(g, batch, existing, rep, settings, force=force, emit=emit, runner=runner)
                 emit("phase", {"name": "analyse"})
                 _analyse(g, settings, rep, full=full, k=k, fpr=fpr, method=method, root=root, tree_dir=tree_dir,
-                         emit=emit, n_before=sum(1 for r in existing if r["status"] == "ok" and r["has_dna"]))
+                         emit=emit, n_before=existing.n_valid)
             except BaseException as e:
                 _abort_run(g, rep, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
                 raise
@@ -236,7 +259,7 @@ def ingest(
     return rep
 
 
-def _check_declarations(batch: "_Batch", existing: list[dict]) -> None:
+def _check_declarations(batch: "_Batch", existing: _Existing) -> None:
     """Refuse declared cycles through the graph; note declared parents found nowhere (no edge is drawn)."""
     from lineage.manifest import check_declared_lineage, unknown_parents
 
@@ -245,15 +268,15 @@ def _check_declarations(batch: "_Batch", existing: list[dict]) -> None:
 
     from lineage.manifest import lookalike_ids
 
-    known = [r["id"] for r in existing]
+    known = existing.ids
     known_set = set(known)
     for new, other in lookalike_ids([e.id for e, _ in batch.entries if e.id not in known_set], known):
         logging.getLogger("lineage").warning("warning: model id %s looks like the id %s but is another model (invisible, look-alike or "
                     "compatibility characters); check the manifest", ascii(new), ascii(other))
-    graph_parents = {r["id"]: list(r.get("declared_parents") or []) for r in existing if r["id"] not in in_batch}
+    graph_parents = {m: ps for m, ps in existing.declared.items() if m not in in_batch}
     check_declared_lineage([e for e, _ in batch.entries], graph_parents, origin="manifest")
     enriched = Manifest(models=[e for e, _ in batch.entries]) if batch.entries else batch.manifest
-    batch.unknown_parents = unknown_parents(enriched, known_ids=[r["id"] for r in existing])
+    batch.unknown_parents = unknown_parents(enriched, known_ids=known)
 
 
 @dataclass
@@ -343,13 +366,13 @@ def _precomputed_dna(entry: ManifestEntry, settings: Settings, prov: Provenance 
     return d
 
 
-def _load_models(g, batch: _Batch, existing: list[dict], rep: "IngestReport", settings: Settings, *,
+def _load_models(g, batch: _Batch, existing: _Existing, rep: "IngestReport", settings: Settings, *,
                  force: bool, emit: ProgressHook, runner) -> None:
     """Step 4: each model written with its DNA at once, or recorded as failed; the batch goes on."""
     t_ex = time.perf_counter()
-    done = {r["id"]: r for r in existing}
+    done = existing.batch
     pending: list[dict] = []
-    graph_keys = {r["provenance_key"] for r in existing if r["has_dna"] and r["provenance_key"]}
+    graph_keys = set(existing.provenance_keys)
 
     def flush():
         if pending:
@@ -489,7 +512,8 @@ def _analyse(g, settings: Settings, rep: IngestReport, *, full: bool, k, fpr, me
         rep.analysis, rep.analysis_note = "unchanged", "no new models; the stored analysis stands"
         return
     t_an = time.perf_counter()
-    res, result = pl.place(g, [r["id"] for r in new_rows], state, k=k, fpr=fpr, emit=emit, n_total=n_now)
+    res, result = pl.place(g, [r["id"] for r in new_rows], state, k=k, fpr=fpr, emit=emit, n_total=n_now,
+                           new_rows=new_rows)
     rows = pl.placement_rows(result, fpr=fpr)
     rep.seconds_analyse = time.perf_counter() - t_an
     t_w = time.perf_counter()

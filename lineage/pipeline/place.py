@@ -106,12 +106,13 @@ def placement_refusal(state: dict | None, *, k: int, fpr: float, method: str, ro
 
 
 def place(g, new_ids: list[str], state: dict, *, k: int, fpr: float, emit=lambda *a: None,
-          n_total: int | None = None):
+          n_total: int | None = None, new_rows: list[dict] | None = None):
     """Place ``new_ids`` (already written with their DNA) onto the analysed graph.
 
     Returns the :class:`PlacementResult` and the derived rows to write (see
     :func:`write_placement`). Reads the graph (``n_total``: the number of valid models,
-    counted when not given); writes nothing.
+    counted when not given; ``new_rows``: the new models' ``population_of`` rows, read when
+    not given); writes nothing.
     """
     from lineage.core.infer.analysis import Frame, analyse_population
     from lineage.core.measure.distances import pair_distances
@@ -119,7 +120,9 @@ def place(g, new_ids: list[str], state: dict, *, k: int, fpr: float, emit=lambda
     res = PlacementResult(n_new=len(new_ids))
     if n_total is None:
         n_total = int(g.query("population_count")[0]["n"])
-    new_rows = g.query("population_of", ids=sorted(new_ids))
+    if new_rows is None:
+        new_rows = g.query("population_of", ids=sorted(new_ids))
+    new_rows = sorted(new_rows, key=lambda r: r["id"])
     new_set = {r["id"] for r in new_rows}
     if not new_rows:
         return res, None
@@ -181,20 +184,24 @@ def place(g, new_ids: list[str], state: dict, *, k: int, fpr: float, emit=lambda
     for nb in an.neighbours:
         if nb.a in decided:
             nn_of.setdefault(nb.a, set()).add(nb.b)
-    stored_nn = {r["id"]: set(r["neighbours"]) for r in g.query("stored_neighbours", ids=sorted(set(ids) - decided))}
+    touching = [u for u in an.undocumented if u.a in decided or u.b in decided]
+    # an undecided end examined the pair when it is in its stored list: only those pairs are read
+    asked = sorted({(x, y) for u in touching for x, y in ((u.a, u.b), (u.b, u.a)) if x not in decided})
+    stored_pairs = {(r["a"], r["b"]) for r in g.query("stored_similar_pairs", pairs=[{"a": x, "b": y} for x, y in asked])} \
+        if asked else set()
 
     def examined(a: str, b: str) -> bool:  # the pair is in a's list (exact for decided models, stored otherwise)
-        return b in (nn_of.get(a, set()) if a in decided else stored_nn.get(a, set()))
+        return b in nn_of.get(a, set()) if a in decided else (a, b) in stored_pairs
 
     parents = [p for p in an.parents if p.child in decided]
     parents, res.n_cycles_dropped = _drop_cycles(g, parents, decided)
-    undocumented = [u for u in an.undocumented if (u.a in decided or u.b in decided)
-                    and (examined(u.a, u.b) or examined(u.b, u.a))]
+    undocumented = [u for u in touching if examined(u.a, u.b) or examined(u.b, u.a)]
     conflicts = [c for c in an.conflicts if c.child in decided]
     res.decided = sorted(decided)
     return res, {"analysis": an, "parents": parents, "undocumented": undocumented, "conflicts": conflicts,
                  "rows": rows, "labels": labels, "new": sorted(new_set), "decided": sorted(decided),
-                 "merged_labels": _merged(labels, rows, ids)}
+                 "merged_labels": _merged(labels, rows, ids),
+                 "old_parents": sorted({p for r in stored.values() for p in r["parents"]})}
 
 
 def _date(s):
@@ -261,17 +268,13 @@ def _drop_cycles(g, parents, decided) -> tuple[list, int]:
     chosen = {p.child: p.parent for p in parents}
     up_ids = sorted({p.parent for p in parents} - set(decided))
     stored: dict[str, str] = {}
-    frontier = up_ids
-    for _ in range(64):  # walk stored parents upwards, a level per query
-        if not frontier:
-            break
-        got = g.query("stored_neighbours", ids=frontier)
-        nxt = []
-        for r in got:
-            if r["parents"] and r["id"] not in decided:
-                stored[r["id"]] = r["parents"][0]
-                nxt.append(r["parents"][0])
-        frontier = sorted(set(nxt) - set(stored) - set(decided))
+    # stored parents upwards from each, at most 64 generations (one query), up to a decided model
+    for r in (g.query("stored_parent_chains", ids=up_ids) if up_ids else []):
+        chain = r["chain"]
+        for x, up in zip(chain, chain[1:]):
+            if x in decided:
+                break
+            stored[x] = up
 
     def parent_of(x):
         return chosen.get(x) if x in decided else stored.get(x)
@@ -349,7 +352,7 @@ def placement_rows(result: dict, *, fpr: float) -> dict[str, list[dict]]:
 def write_placement(g, result: dict, rows: dict[str, list[dict]], state: dict, *, n_total: int) -> None:
     """Replace the decided models' derived edges in one transaction, then refresh counts."""
     decided = result["decided"]
-    old_parents = sorted({p for r in g.query("stored_neighbours", ids=decided) for p in r["parents"]})
+    old_parents = result["old_parents"]  # the decided models' stored parents (new models have none)
     state = {**state, "n_models": int(n_total), "n_placed": int(state.get("n_placed", 0)) + len(result["new"]),
              "mode": "placed", "placed": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
